@@ -1,0 +1,12 @@
+//! Typed configuration, read from the environment only (a `.env` file may supply it in
+//! development). Each section has a `from_env()` whose doc comment lists the variables it
+//! reads and their defaults; errors always name the variable. There is no global config:
+//! roles build what they need and pass it down, and tests build it in code.
+
+mod crypto;
+mod database;
+pub mod env;
+
+pub use crypto::CryptoConfig;
+pub use database::DatabaseConfig;
+pub use env::ConfigError;

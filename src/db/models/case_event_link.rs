@@ -1,0 +1,133 @@
+//! Links between a case deadline and its Google event (`case_event_links`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::case_event_links::{self, dsl};
+use crate::domain::{DeadlineKind, UnknownDeadlineKind};
+
+/// A link row as read.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = case_event_links, check_for_backend(diesel::pg::Pg))]
+pub struct CaseEventLink {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub user_id: Uuid,
+    pub deadline_kind: String,
+    pub calendar_id: String,
+    pub google_event_id: String,
+    pub generation: i32,
+    /// The etag of calsync's last write; an incoming event with this etag is our own echo.
+    pub etag: Option<String>,
+    pub synced_date: Option<NaiveDate>,
+    pub dismissed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CaseEventLink {
+    /// The deadline this link is for.
+    pub fn kind(&self) -> Result<DeadlineKind, UnknownDeadlineKind> {
+        self.deadline_kind.parse()
+    }
+}
+
+/// A link to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = case_event_links)]
+pub struct NewCaseEventLink<'a> {
+    pub case_id: Uuid,
+    pub user_id: Uuid,
+    pub deadline_kind: &'a str,
+    pub calendar_id: &'a str,
+    pub google_event_id: &'a str,
+    pub generation: i32,
+    pub etag: Option<&'a str>,
+    pub synced_date: Option<NaiveDate>,
+}
+
+/// Inserts a link.
+pub fn insert(conn: &mut PgConnection, new: &NewCaseEventLink<'_>) -> QueryResult<CaseEventLink> {
+    diesel::insert_into(dsl::case_event_links)
+        .values(new)
+        .returning(CaseEventLink::as_returning())
+        .get_result(conn)
+}
+
+/// The link of one deadline on one calendar.
+pub fn find_for_deadline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    kind: DeadlineKind,
+    calendar_id: &str,
+) -> QueryResult<Option<CaseEventLink>> {
+    dsl::case_event_links
+        .filter(dsl::case_id.eq(case_id))
+        .filter(dsl::deadline_kind.eq(kind.column()))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .select(CaseEventLink::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The link of the Google event `event_id` on a user's calendar.
+pub fn find_by_event(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    calendar_id: &str,
+    event_id: &str,
+) -> QueryResult<Option<CaseEventLink>> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::google_event_id.eq(event_id))
+        .select(CaseEventLink::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records a write calsync made to Google: the returned etag and the date written.
+/// Returns whether the link exists.
+pub fn record_write(
+    conn: &mut PgConnection,
+    link_id: Uuid,
+    etag: &str,
+    synced_date: NaiveDate,
+) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((
+            dsl::etag.eq(etag),
+            dsl::synced_date.eq(synced_date),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Sets or clears the dismissed flag. Returns whether the link exists.
+pub fn set_dismissed(conn: &mut PgConnection, link_id: Uuid, dismissed: bool) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((
+            dsl::dismissed.eq(dismissed),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Every link of a case.
+pub fn list_for_case(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Vec<CaseEventLink>> {
+    dsl::case_event_links
+        .filter(dsl::case_id.eq(case_id))
+        .order((dsl::deadline_kind.asc(), dsl::calendar_id.asc()))
+        .select(CaseEventLink::as_select())
+        .load(conn)
+}
+
+/// Deletes a link. Returns whether it existed.
+pub fn delete(conn: &mut PgConnection, link_id: Uuid) -> QueryResult<bool> {
+    diesel::delete(dsl::case_event_links.find(link_id))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -1,0 +1,11 @@
+//! Diesel models and the query functions of each table. Naming: `Foo` is a row as read,
+//! `NewFoo<'a>` what is inserted. Every query function takes `&mut PgConnection`.
+
+pub mod calendar_channel;
+pub mod case_event_link;
+pub mod google_credential;
+mod text_enum;
+
+pub use calendar_channel::{CalendarChannel, ChannelStatus, NewCalendarChannel};
+pub use case_event_link::{CaseEventLink, NewCaseEventLink};
+pub use google_credential::{CredentialError, CredentialStatus, GoogleCredential};

@@ -1,0 +1,84 @@
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::{Connection, ConnectionError};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseConfig;
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// Why a database operation did not complete. Callers decide on these: a pool timeout or an
+/// unreachable server is worth retrying later; a query error usually is not.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// No pooled connection became free (or could be opened) within the checkout bound.
+    #[error("no database connection available within {0:?}")]
+    PoolTimeout(Duration),
+    /// The query itself failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    /// The blocking task was cancelled because the runtime is shutting down.
+    #[error("database task cancelled")]
+    Cancelled,
+}
+
+/// A cloneable handle to the pool. `run` is the only way async code reaches diesel.
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
+    checkout_timeout: Duration,
+}
+
+impl Db {
+    /// Builds the pool without opening connections eagerly, so a process can start (and
+    /// report itself not ready) while PostgreSQL is down.
+    pub fn new(config: &DatabaseConfig) -> Self {
+        let manager = ConnectionManager::<PgConnection>::new(config.url.expose_secret());
+        let pool = Pool::builder()
+            .max_size(config.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(config.checkout_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        Self {
+            pool,
+            checkout_timeout: config.checkout_timeout,
+        }
+    }
+
+    /// Checks out a connection (waiting at most the checkout bound) and runs `f` on tokio's
+    /// blocking pool. A panic inside `f` is re-raised in the caller.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut conn = db.checkout()?;
+            f(&mut conn)
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(DbError::Cancelled.into()),
+        }
+    }
+
+    /// A connection for synchronous callers (CLI commands), with the same bounded wait.
+    pub fn checkout(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
+        self.pool
+            .get_timeout(self.checkout_timeout)
+            .map_err(|_| DbError::PoolTimeout(self.checkout_timeout))
+    }
+}
+
+/// One unpooled connection, for one-shot commands such as `migrate`.
+pub fn connect(config: &DatabaseConfig) -> Result<PgConnection, ConnectionError> {
+    PgConnection::establish(config.url.expose_secret())
+}

@@ -1,0 +1,106 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    calendar_sync_channels (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        #[max_length = 255]
+        calendar_id -> Varchar,
+        #[max_length = 64]
+        channel_id -> Varchar,
+        #[max_length = 255]
+        resource_id -> Varchar,
+        resource_uri -> Nullable<Text>,
+        sync_token -> Nullable<Text>,
+        expiration_timestamp -> Int8,
+        #[max_length = 16]
+        status -> Varchar,
+        last_message_number -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_notification_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    case_event_links (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        user_id -> Uuid,
+        #[max_length = 32]
+        deadline_kind -> Varchar,
+        #[max_length = 255]
+        calendar_id -> Varchar,
+        #[max_length = 1024]
+        google_event_id -> Varchar,
+        generation -> Int4,
+        etag -> Nullable<Text>,
+        synced_date -> Nullable<Date>,
+        dismissed -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        employer_name -> Text,
+        beneficiary_name -> Text,
+        status -> Text,
+        closed_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        pwd_expiration_date -> Nullable<Date>,
+        recruitment_start_date -> Nullable<Date>,
+        filing_window_opens -> Nullable<Date>,
+        filing_window_closes -> Nullable<Date>,
+        eta9089_filing_date -> Nullable<Date>,
+        eta9089_expiration_date -> Nullable<Date>,
+        i140_filing_deadline -> Nullable<Date>,
+        rfi_due_date -> Nullable<Date>,
+        rfe_due_date -> Nullable<Date>,
+        calendar_last_synced_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    google_credentials (user_id) {
+        user_id -> Uuid,
+        refresh_token_ciphertext -> Bytea,
+        refresh_token_nonce -> Bytea,
+        key_version -> Int4,
+        scopes -> Text,
+        #[max_length = 16]
+        status -> Varchar,
+        access_token_ciphertext -> Nullable<Bytea>,
+        access_token_nonce -> Nullable<Bytea>,
+        access_token_expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    perm_users (id) {
+        id -> Uuid,
+        email -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(calendar_sync_channels -> perm_users (user_id));
+diesel::joinable!(case_event_links -> perm_users (user_id));
+diesel::joinable!(cases -> perm_users (user_id));
+diesel::joinable!(google_credentials -> perm_users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    calendar_sync_channels,
+    case_event_links,
+    cases,
+    google_credentials,
+    perm_users,
+);

@@ -1,0 +1,11 @@
+//! calsync: keeps the PERM case tracker's deadlines in two-way sync with Google Calendar.
+//!
+//! The crate is one library with one binary (`src/main.rs`) whose subcommands are the
+//! process roles. See `docs/ARCHITECTURE.md` for the processes and the data flow.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod roles;
