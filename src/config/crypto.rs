@@ -28,7 +28,10 @@ impl CryptoConfig {
     ///   comma-separated, still accepted for decryption while rows are re-sealed
     pub fn from_env() -> Result<Self, ConfigError> {
         let version = var_parsed("TOKEN_ENCRYPTION_KEY_VERSION", 1i32)?;
-        let current = parse_key("TOKEN_ENCRYPTION_KEY", &required_var("TOKEN_ENCRYPTION_KEY")?)?;
+        let current = parse_key(
+            "TOKEN_ENCRYPTION_KEY",
+            &required_var("TOKEN_ENCRYPTION_KEY")?,
+        )?;
         let mut previous = BTreeMap::new();
         for pair in var("TOKEN_ENCRYPTION_PREVIOUS_KEYS")
             .unwrap_or_default()
@@ -59,10 +62,12 @@ impl CryptoConfig {
 }
 
 fn parse_key(name: &'static str, raw: &str) -> Result<EncryptionKey, ConfigError> {
-    let bytes = STANDARD.decode(raw.trim()).map_err(|_| ConfigError::Invalid {
-        name,
-        reason: "not valid base64".into(),
-    })?;
+    let bytes = STANDARD
+        .decode(raw.trim())
+        .map_err(|_| ConfigError::Invalid {
+            name,
+            reason: "not valid base64".into(),
+        })?;
     EncryptionKey::from_slice(&bytes).ok_or(ConfigError::Invalid {
         name,
         reason: format!("must decode to 32 bytes, got {}", bytes.len()),

@@ -115,7 +115,10 @@ pub fn find_for_calendar(
 /// Creates the channel, or replaces the user's channel on that calendar: the new channel id,
 /// resource and expiry take over, the status returns to active, and message numbering starts
 /// again. The sync token is replaced only when one is given.
-pub fn upsert(conn: &mut PgConnection, new: &NewCalendarChannel<'_>) -> QueryResult<CalendarChannel> {
+pub fn upsert(
+    conn: &mut PgConnection,
+    new: &NewCalendarChannel<'_>,
+) -> QueryResult<CalendarChannel> {
     diesel::insert_into(dsl::calendar_sync_channels)
         .values(new)
         .on_conflict((dsl::user_id, dsl::calendar_id))
@@ -124,7 +127,9 @@ pub fn upsert(conn: &mut PgConnection, new: &NewCalendarChannel<'_>) -> QueryRes
             dsl::channel_id.eq(excluded(dsl::channel_id)),
             dsl::resource_id.eq(excluded(dsl::resource_id)),
             dsl::resource_uri.eq(excluded(dsl::resource_uri)),
-            dsl::sync_token.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+            dsl::sync_token.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            >(
                 "coalesce(excluded.sync_token, calendar_sync_channels.sync_token)",
             )),
             dsl::expiration_timestamp.eq(excluded(dsl::expiration_timestamp)),
@@ -187,8 +192,10 @@ pub fn record_notification(
     diesel::update(dsl::calendar_sync_channels.filter(dsl::channel_id.eq(channel_id)))
         .set((
             dsl::last_notification_at.eq(received_at),
-            dsl::last_message_number.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
-                "greatest(calendar_sync_channels.last_message_number, ",
+            dsl::last_message_number.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+            >(
+                "greatest(calendar_sync_channels.last_message_number, "
             )
             .bind::<diesel::sql_types::BigInt, _>(message_number)
             .sql(")")),

@@ -21,7 +21,8 @@ macro_rules! text_enum_sql {
                     diesel::sql_types::Text,
                     diesel::pg::Pg,
                 >>::from_sql(bytes)?;
-                s.parse().map_err(|_| format!("unexpected {} {s:?}", stringify!($ty)).into())
+                s.parse()
+                    .map_err(|_| format!("unexpected {} {s:?}", stringify!($ty)).into())
             }
         }
     };

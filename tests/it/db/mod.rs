@@ -1,0 +1,6 @@
+mod channel_store;
+mod credentials;
+mod links;
+mod migrations;
+mod pool;
+mod row_level_security;

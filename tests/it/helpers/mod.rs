@@ -1,0 +1,2 @@
+pub mod builders;
+pub mod test_db;
