@@ -1,5 +1,8 @@
 //! The integration test binary: every test here talks to a real PostgreSQL (and, where
 //! needed, Redis), each in its own database or namespace so tests run in parallel.
 
+// Test helpers outside #[test] functions may unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod db;
 mod helpers;
