@@ -61,6 +61,35 @@ fn up_down_up_leaves_the_same_schema_and_down_removes_everything() {
 }
 
 #[test]
+fn each_down_reverts_exactly_its_up() {
+    // Apply one migration at a time, remembering the schema after each; then revert one at a
+    // time and expect the schema of the step before. A down.sql that leaves anything behind
+    // (or removes too much) shows up at its own step, not hidden by a later full revert.
+    let db = TestDb::empty();
+    let mut conn = db.conn();
+    let mut dumps = vec![schema_dump(&db)];
+    while !migrations::pending(&mut conn).unwrap().is_empty() {
+        conn.run_next_migration(MIGRATIONS).unwrap();
+        dumps.push(schema_dump(&db));
+    }
+    assert_eq!(dumps.len(), 6);
+    dumps.pop();
+    while let Some(expected) = dumps.pop() {
+        let name = conn.revert_last_migration(MIGRATIONS).unwrap().to_string();
+        let mut actual = schema_dump(&db);
+        if dumps.is_empty() {
+            conn.batch_execute("DROP TABLE __diesel_schema_migrations")
+                .unwrap();
+            actual = schema_dump(&db);
+        }
+        assert!(
+            actual == expected,
+            "reverting {name} did not restore the schema before it"
+        );
+    }
+}
+
+#[test]
 fn ensure_current_refuses_pending_migrations() {
     let db = TestDb::empty();
     let mut conn = db.conn();

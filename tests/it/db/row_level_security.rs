@@ -115,6 +115,63 @@ fn a_sees_and_changes_only_their_own_channels() {
     assert_eq!(b_row.sync_token, None, "B's channel was not changed");
 }
 
+#[derive(QueryableByName)]
+struct Owner {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    sync_token: Option<String>,
+}
+
+#[test]
+fn blanket_statements_reach_only_the_users_rows() {
+    // Statements without a WHERE clause are filtered by the UPDATE/DELETE policies alone
+    // (no SELECT policy applies), so this checks those policies themselves.
+    let mut w = world();
+    let conn = &mut w.conn;
+    let updated = sql_query("UPDATE calendar_sync_channels SET sync_token = 'blanket'")
+        .execute(conn)
+        .unwrap();
+    assert_eq!(updated, 1);
+    // Handing one's own row to another user is refused by the WITH CHECK clause.
+    let err = sql_query(format!(
+        "UPDATE calendar_sync_channels SET user_id = '{}'",
+        w.b
+    ))
+    .execute(conn)
+    .unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    let deleted = sql_query("DELETE FROM case_event_links")
+        .execute(conn)
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let updated_links = sql_query("UPDATE case_event_links SET dismissed = true")
+        .execute(conn)
+        .unwrap();
+    assert_eq!(
+        updated_links, 0,
+        "A's only link is gone; B's is out of reach"
+    );
+
+    sql_query("RESET ROLE").execute(conn).unwrap();
+    let rows: Vec<Owner> = sql_query(
+        "SELECT user_id, sync_token FROM calendar_sync_channels ORDER BY sync_token NULLS LAST",
+    )
+    .load(conn)
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].user_id, rows[0].sync_token.as_deref()),
+        (w.a, Some("blanket"))
+    );
+    assert_eq!(
+        (rows[1].user_id, rows[1].sync_token.as_deref()),
+        (w.b, None)
+    );
+    assert_eq!(links::list_for_case(conn, w.b_case).unwrap().len(), 1);
+    let _ = w.a_link;
+}
+
 #[test]
 fn a_sees_and_changes_only_their_own_links() {
     let mut w = world();
