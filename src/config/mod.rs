@@ -6,7 +6,9 @@
 mod crypto;
 mod database;
 pub mod env;
+mod google;
 
 pub use crypto::CryptoConfig;
 pub use database::DatabaseConfig;
 pub use env::ConfigError;
+pub use google::GoogleConfig;

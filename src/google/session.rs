@@ -1,0 +1,235 @@
+//! A user's authorised access to Google: the access token comes from the cache in
+//! `google_credentials` while it has at least a minute left, otherwise from the token
+//! endpoint with the user's sealed refresh token (and is cached again, sealed). A 401 from the
+//! API refreshes once and retries once.
+
+use std::future::Future;
+
+use chrono::{Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use super::calendar::{CalendarApi, ListQuery, WatchRequest};
+use super::error::GoogleError;
+use super::oauth::OAuthClient;
+use super::types::{Event, EventsPage, WatchChannel};
+use crate::config::GoogleConfig;
+use crate::crypto::{CryptoError, TokenCipher};
+use crate::db::models::CredentialStatus;
+use crate::db::models::google_credential::{self, CredentialError};
+use crate::db::{Db, DbError};
+
+/// A cached access token is used only while it stays valid at least this long.
+const EXPIRY_MARGIN: Duration = Duration::seconds(60);
+
+/// Why a call on a user's behalf failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Google's answer, classified.
+    #[error(transparent)]
+    Google(#[from] GoogleError),
+    /// The user never connected Google (no credentials row).
+    #[error("user {0} has no Google credentials")]
+    NoCredentials(Uuid),
+    /// Reading or caching credentials failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The sealed token could not be opened (wrong or missing key version).
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl From<CredentialError> for SessionError {
+    fn from(e: CredentialError) -> Self {
+        match e {
+            CredentialError::Crypto(c) => Self::Crypto(c),
+            CredentialError::Query(q) => Self::Db(DbError::Query(q)),
+        }
+    }
+}
+
+/// Everything needed to act for any user: the API and token clients, the database and the
+/// key that opens sealed tokens.
+#[derive(Clone)]
+pub struct GoogleAccounts {
+    api: CalendarApi,
+    oauth: OAuthClient,
+    db: Db,
+    cipher: TokenCipher,
+}
+
+impl GoogleAccounts {
+    pub fn new(config: &GoogleConfig, db: Db, cipher: TokenCipher) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            api: CalendarApi::new(http.clone(), &config.api_base_url)?,
+            oauth: OAuthClient::new(
+                http,
+                &config.oauth_token_url,
+                &config.client_id,
+                config.client_secret.clone(),
+            ),
+            db,
+            cipher,
+        })
+    }
+
+    /// A session acting for `user_id`. Cheap; make one per job.
+    pub fn session(&self, user_id: Uuid) -> UserSession {
+        UserSession {
+            accounts: self.clone(),
+            user_id,
+            token: None,
+        }
+    }
+}
+
+/// Calls made for one user, holding their access token for the session's life.
+pub struct UserSession {
+    accounts: GoogleAccounts,
+    user_id: Uuid,
+    token: Option<SecretString>,
+}
+
+impl UserSession {
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    /// Runs `call` with an access token; on a 401 refreshes the token once and runs it again.
+    pub async fn call<T, F, Fut>(&mut self, call: F) -> Result<T, SessionError>
+    where
+        F: Fn(CalendarApi, String) -> Fut,
+        Fut: Future<Output = Result<T, GoogleError>>,
+    {
+        let token = self.access_token(false).await?;
+        match call(self.accounts.api.clone(), token).await {
+            Err(GoogleError::Unauthorized) => {
+                let token = self.access_token(true).await?;
+                Ok(call(self.accounts.api.clone(), token).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn list_events(
+        &mut self,
+        calendar_id: &str,
+        query: &ListQuery,
+    ) -> Result<EventsPage, SessionError> {
+        self.call(|api, t| async move { api.list_events(&t, calendar_id, query).await })
+            .await
+    }
+
+    pub async fn get_event(
+        &mut self,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<Event, SessionError> {
+        self.call(|api, t| async move { api.get_event(&t, calendar_id, event_id).await })
+            .await
+    }
+
+    pub async fn insert_event(
+        &mut self,
+        calendar_id: &str,
+        event: &Event,
+    ) -> Result<Event, SessionError> {
+        self.call(|api, t| async move { api.insert_event(&t, calendar_id, event).await })
+            .await
+    }
+
+    pub async fn patch_event(
+        &mut self,
+        calendar_id: &str,
+        event_id: &str,
+        changes: &Event,
+        if_match: Option<&str>,
+    ) -> Result<Event, SessionError> {
+        self.call(|api, t| async move {
+            api.patch_event(&t, calendar_id, event_id, changes, if_match)
+                .await
+        })
+        .await
+    }
+
+    pub async fn delete_event(
+        &mut self,
+        calendar_id: &str,
+        event_id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), SessionError> {
+        self.call(
+            |api, t| async move { api.delete_event(&t, calendar_id, event_id, if_match).await },
+        )
+        .await
+    }
+
+    pub async fn watch(
+        &mut self,
+        calendar_id: &str,
+        request: &WatchRequest,
+    ) -> Result<WatchChannel, SessionError> {
+        self.call(|api, t| async move { api.watch(&t, calendar_id, request).await })
+            .await
+    }
+
+    pub async fn stop_channel(
+        &mut self,
+        channel_id: &str,
+        resource_id: &str,
+    ) -> Result<(), SessionError> {
+        self.call(|api, t| async move { api.stop_channel(&t, channel_id, resource_id).await })
+            .await
+    }
+
+    /// The access token to use: the one held, the cached one, or a refreshed one
+    /// (`force_refresh` skips the first two).
+    async fn access_token(&mut self, force_refresh: bool) -> Result<String, SessionError> {
+        if !force_refresh && let Some(t) = &self.token {
+            return Ok(t.expose_secret().to_owned());
+        }
+        let user_id = self.user_id;
+        let row = self
+            .accounts
+            .db
+            .run(move |conn| Ok::<_, DbError>(google_credential::find(conn, user_id)?))
+            .await?
+            .ok_or(SessionError::NoCredentials(user_id))?;
+        if row.status == CredentialStatus::Revoked {
+            return Err(GoogleError::GrantRevoked.into());
+        }
+        let cipher = &self.accounts.cipher;
+        if !force_refresh
+            && let Some(cached) = row.cached_access_token(cipher, Utc::now(), EXPIRY_MARGIN)?
+        {
+            self.token = Some(cached.clone().into());
+            return Ok(cached);
+        }
+        let refresh_token = SecretString::from(row.refresh_token(cipher)?);
+        let fresh = self
+            .accounts
+            .oauth
+            .refresh(refresh_token.expose_secret())
+            .await?;
+        let (cipher, token, expires_at) = (
+            cipher.clone(),
+            fresh.token.expose_secret().to_owned(),
+            fresh.expires_at,
+        );
+        let to_cache = token.clone();
+        self.accounts
+            .db
+            .run(move |conn| {
+                google_credential::cache_access_token(conn, &cipher, user_id, &to_cache, expires_at)
+                    .map_err(SessionError::from)
+            })
+            .await?;
+        self.token = Some(token.clone().into());
+        Ok(token)
+    }
+}
