@@ -1,5 +1,7 @@
 //! Pure domain types and rules: no actix, no diesel connections, no HTTP.
 
 mod deadline_kind;
+mod event_marker;
 
 pub use deadline_kind::{DeadlineKind, UnknownDeadlineKind};
+pub use event_marker::{CASE_ID_KEY, DEADLINE_KIND_KEY, EventMarker};
