@@ -10,3 +10,4 @@ pub mod db;
 pub mod domain;
 pub mod google;
 pub mod roles;
+pub mod sync;

@@ -1,6 +1,24 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    calendar_sync_audit (id) {
+        id -> Int8,
+        case_id -> Uuid,
+        user_id -> Uuid,
+        #[max_length = 32]
+        field -> Varchar,
+        old_value -> Nullable<Date>,
+        new_value -> Nullable<Date>,
+        #[max_length = 1024]
+        google_event_id -> Varchar,
+        google_etag -> Nullable<Text>,
+        #[max_length = 16]
+        outcome -> Varchar,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     calendar_sync_channels (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -19,6 +37,17 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         last_notification_at -> Nullable<Timestamptz>,
+        sync_lease_owner -> Nullable<Uuid>,
+        sync_lease_expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    case_deadline_revisions (case_id, deadline_kind) {
+        case_id -> Uuid,
+        #[max_length = 32]
+        deadline_kind -> Varchar,
+        changed_at -> Timestamptz,
     }
 }
 
@@ -92,13 +121,18 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(calendar_sync_audit -> cases (case_id));
+diesel::joinable!(calendar_sync_audit -> perm_users (user_id));
 diesel::joinable!(calendar_sync_channels -> perm_users (user_id));
+diesel::joinable!(case_deadline_revisions -> cases (case_id));
 diesel::joinable!(case_event_links -> perm_users (user_id));
 diesel::joinable!(cases -> perm_users (user_id));
 diesel::joinable!(google_credentials -> perm_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    calendar_sync_audit,
     calendar_sync_channels,
+    case_deadline_revisions,
     case_event_links,
     cases,
     google_credentials,

@@ -7,7 +7,7 @@
 mod calendar;
 mod error;
 mod oauth;
-mod session;
+pub mod session;
 mod types;
 
 pub use calendar::{CalendarApi, ListQuery, WatchParams, WatchRequest};

@@ -6,3 +6,4 @@
 
 mod db;
 mod helpers;
+mod sync;

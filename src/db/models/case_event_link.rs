@@ -105,6 +105,41 @@ pub fn record_write(
         .map(|n| n == 1)
 }
 
+/// Records the etag of the event version the sync has taken into account (without a date:
+/// used when the event was deleted, or its change lost to the tracker's).
+pub fn record_etag(conn: &mut PgConnection, link_id: Uuid, etag: &str) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((dsl::etag.eq(etag), dsl::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Marks dismissed every live link of a user's calendar whose event is not in `seen_event_ids`
+/// (a complete listing) and that existed before the listing started. Returns how many.
+pub fn dismiss_missing(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    calendar_id: &str,
+    seen_event_ids: &[String],
+    listing_started_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        dsl::case_event_links
+            .filter(dsl::user_id.eq(user_id))
+            .filter(dsl::calendar_id.eq(calendar_id))
+            .filter(dsl::dismissed.eq(false))
+            .filter(dsl::updated_at.lt(listing_started_at))
+            .filter(diesel::dsl::not(
+                dsl::google_event_id.eq_any(seen_event_ids),
+            )),
+    )
+    .set((
+        dsl::dismissed.eq(true),
+        dsl::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+}
+
 /// Sets or clears the dismissed flag. Returns whether the link exists.
 pub fn set_dismissed(conn: &mut PgConnection, link_id: Uuid, dismissed: bool) -> QueryResult<bool> {
     diesel::update(dsl::case_event_links.find(link_id))

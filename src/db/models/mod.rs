@@ -2,8 +2,11 @@
 //! `NewFoo<'a>` what is inserted. Every query function takes `&mut PgConnection`.
 
 pub mod calendar_channel;
+pub mod case_deadline;
 pub mod case_event_link;
+pub mod channel_lease;
 pub mod google_credential;
+pub mod sync_audit;
 mod text_enum;
 
 pub use calendar_channel::{CalendarChannel, ChannelStatus, NewCalendarChannel};

@@ -26,7 +26,7 @@ fn check_lists_pending_and_fails_until_migrate_applies_them() {
             .lines()
             .filter(|l| l.starts_with("pending: "))
             .count(),
-        5,
+        super::migrations::migration_count(),
         "{listed}"
     );
     assert!(listed.contains("create_calendar_sync_channels"));

@@ -1,0 +1,119 @@
+//! The fenced sync lease on a channel: at most one worker syncs a calendar at a time, and a
+//! worker whose lease ran out (it stalled, or was killed and came back) cannot commit,
+//! because committing first re-checks the lease under a row lock.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamptz};
+use uuid::Uuid;
+
+use super::calendar_channel::{CalendarChannel, ChannelStatus, find_by_channel_id};
+use crate::db::schema::calendar_sync_channels::dsl;
+
+/// What asking for the lease gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaseOutcome {
+    /// The lease is ours until it expires (or is released).
+    Acquired(Box<CalendarChannel>),
+    /// Another worker holds an unexpired lease.
+    Busy,
+    /// The channel is not active (needs re-authorisation, or stopped).
+    Inactive(ChannelStatus),
+    /// No such channel.
+    Unknown,
+}
+
+/// `now() + ttl`, on the database's clock so workers with skewed clocks agree.
+fn expires_in(ttl: Duration) -> diesel::expression::SqlLiteral<Nullable<Timestamptz>> {
+    // An integer rendered by Rust: nothing from input reaches the SQL text.
+    diesel::dsl::sql(&format!(
+        "now() + interval '{} milliseconds'",
+        ttl.as_millis()
+    ))
+}
+
+/// Takes the channel's lease for `owner` if it is free, expired, or already `owner`'s.
+pub fn acquire(
+    conn: &mut PgConnection,
+    channel_id: &str,
+    owner: Uuid,
+    ttl: Duration,
+) -> QueryResult<LeaseOutcome> {
+    let taken = diesel::update(
+        dsl::calendar_sync_channels
+            .filter(dsl::channel_id.eq(channel_id))
+            .filter(dsl::status.eq(ChannelStatus::Active))
+            .filter(
+                dsl::sync_lease_expires_at
+                    .is_null()
+                    .or(dsl::sync_lease_expires_at.le(diesel::dsl::now))
+                    .or(dsl::sync_lease_owner.eq(owner)),
+            ),
+    )
+    .set((
+        dsl::sync_lease_owner.eq(owner),
+        dsl::sync_lease_expires_at.eq(expires_in(ttl)),
+    ))
+    .returning(CalendarChannel::as_returning())
+    .get_result(conn)
+    .optional()?;
+    if let Some(channel) = taken {
+        return Ok(LeaseOutcome::Acquired(Box::new(channel)));
+    }
+    Ok(match find_by_channel_id(conn, channel_id)? {
+        None => LeaseOutcome::Unknown,
+        Some(c) if c.status != ChannelStatus::Active => LeaseOutcome::Inactive(c.status),
+        Some(_) => LeaseOutcome::Busy,
+    })
+}
+
+/// Pushes the lease's expiry out again. Returns false when `owner` no longer holds it.
+pub fn extend(
+    conn: &mut PgConnection,
+    channel_id: &str,
+    owner: Uuid,
+    ttl: Duration,
+) -> QueryResult<bool> {
+    diesel::update(
+        dsl::calendar_sync_channels
+            .filter(dsl::channel_id.eq(channel_id))
+            .filter(dsl::sync_lease_owner.eq(owner))
+            .filter(dsl::sync_lease_expires_at.gt(diesel::dsl::now)),
+    )
+    .set(dsl::sync_lease_expires_at.eq(expires_in(ttl)))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Inside the committing transaction: locks the channel row if `owner` still holds an
+/// unexpired lease. `None` means the lease was lost and nothing may be committed.
+pub fn fence(
+    conn: &mut PgConnection,
+    channel_id: &str,
+    owner: Uuid,
+) -> QueryResult<Option<CalendarChannel>> {
+    dsl::calendar_sync_channels
+        .filter(dsl::channel_id.eq(channel_id))
+        .filter(dsl::sync_lease_owner.eq(owner))
+        .filter(dsl::sync_lease_expires_at.gt(diesel::dsl::now))
+        .for_update()
+        .select(CalendarChannel::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Gives the lease up (a no-op unless `owner` holds it).
+pub fn release(conn: &mut PgConnection, channel_id: &str, owner: Uuid) -> QueryResult<()> {
+    diesel::update(
+        dsl::calendar_sync_channels
+            .filter(dsl::channel_id.eq(channel_id))
+            .filter(dsl::sync_lease_owner.eq(owner)),
+    )
+    .set((
+        dsl::sync_lease_owner.eq(None::<Uuid>),
+        dsl::sync_lease_expires_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}

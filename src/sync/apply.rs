@@ -1,0 +1,160 @@
+//! Applying Google's events to the cases, inside the caller's transaction.
+//!
+//! Rules, for events calsync created (known by their link row; tombstones carry only id and
+//! etag, so the link, not the marker, is the key):
+//! - same etag as the link records → our own echo, or a page applied twice: nothing changes;
+//! - cancelled → the deadline is kept, the link is marked dismissed;
+//! - the date moved → the case takes it, unless the tracker changed that deadline after the
+//!   event's `updated` (then the tracker wins, the rejection is audited, and the outbound push
+//!   corrects the event);
+//! - events without a link → not ours: ignored.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use diesel::QueryResult;
+use diesel::pg::PgConnection;
+use uuid::Uuid;
+
+use crate::db::models::case_deadline::{self, CaseDeadline};
+use crate::db::models::case_event_link::{self as links, CaseEventLink};
+use crate::db::models::sync_audit::{self, AuditOutcome, NewAuditEntry};
+use crate::domain::EventMarker;
+use crate::google::Event;
+
+/// What one apply did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    pub applied: usize,
+    pub rejected: usize,
+    pub dismissed: usize,
+    pub restored: usize,
+    pub echoes: usize,
+    pub unchanged: usize,
+    pub ignored: usize,
+    /// Cases whose events were looked at (their `calendar_last_synced_at` is stamped).
+    pub touched_cases: BTreeSet<Uuid>,
+}
+
+/// The all-day date of an event, or the local date of a timed one.
+pub fn event_date(event: &Event) -> Option<NaiveDate> {
+    let start = event.start.as_ref()?;
+    start
+        .date
+        .or_else(|| start.date_time.map(|dt| dt.date_naive()))
+}
+
+/// Applies `events` of one user's calendar.
+pub fn apply_events(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    calendar_id: &str,
+    events: &[Event],
+) -> QueryResult<ApplyStats> {
+    let mut stats = ApplyStats::default();
+    for event in events {
+        let Some(event_id) = event.id.as_deref() else {
+            stats.ignored += 1;
+            continue;
+        };
+        match links::find_by_event(conn, user_id, calendar_id, event_id)? {
+            Some(link) if names_other_deadline(event, &link) => stats.ignored += 1,
+            Some(link) => apply_one(conn, event, &link, &mut stats)?,
+            None => stats.ignored += 1,
+        }
+    }
+    Ok(stats)
+}
+
+/// A live event whose marker names another case or kind than its link: a copy or a
+/// hand-edited marker; calsync does not act on it.
+fn names_other_deadline(event: &Event, link: &CaseEventLink) -> bool {
+    let marker = event
+        .extended_properties
+        .as_ref()
+        .and_then(|p| p.private.as_ref())
+        .and_then(EventMarker::from_properties);
+    match marker {
+        Some(m) => m.case_id != link.case_id || Ok(m.kind) != link.kind(),
+        None => false,
+    }
+}
+
+fn apply_one(
+    conn: &mut PgConnection,
+    event: &Event,
+    link: &CaseEventLink,
+    stats: &mut ApplyStats,
+) -> QueryResult<()> {
+    if link.etag.is_some() && event.etag == link.etag {
+        stats.echoes += 1;
+        return Ok(());
+    }
+    let Ok(kind) = link.kind() else {
+        stats.ignored += 1;
+        return Ok(());
+    };
+    let etag = event.etag.as_deref().unwrap_or_default();
+    if event.is_cancelled() {
+        if !link.dismissed {
+            links::set_dismissed(conn, link.id, true)?;
+            stats.dismissed += 1;
+        }
+        links::record_etag(conn, link.id, etag)?;
+        stats.touched_cases.insert(link.case_id);
+        return Ok(());
+    }
+    let (Some(date), Some(deadline)) = (
+        event_date(event),
+        case_deadline::lock(conn, link.case_id, kind)?,
+    ) else {
+        stats.ignored += 1;
+        return Ok(());
+    };
+    if !deadline.open {
+        stats.ignored += 1;
+        return Ok(());
+    }
+    stats.touched_cases.insert(link.case_id);
+    if link.dismissed {
+        // The user restored the event in Google: it is on their calendar again.
+        links::set_dismissed(conn, link.id, false)?;
+        stats.restored += 1;
+    }
+    if deadline.value == Some(date) {
+        links::record_write(conn, link.id, etag, date)?;
+        stats.unchanged += 1;
+        return Ok(());
+    }
+    let audit = |outcome: AuditOutcome| NewAuditEntry {
+        case_id: link.case_id,
+        user_id: link.user_id,
+        field: kind.column(),
+        old_value: deadline.value,
+        new_value: Some(date),
+        google_event_id: &link.google_event_id,
+        google_etag: event.etag.as_deref(),
+        outcome: outcome.as_str(),
+    };
+    if tracker_changed_later(&deadline, event) {
+        sync_audit::insert(conn, &audit(AuditOutcome::Rejected))?;
+        // Remember the version seen (the outbound push patches against it), not its date.
+        links::record_etag(conn, link.id, etag)?;
+        stats.rejected += 1;
+        return Ok(());
+    }
+    case_deadline::set_from_google(conn, link.case_id, kind, date)?;
+    sync_audit::insert(conn, &audit(AuditOutcome::Applied))?;
+    links::record_write(conn, link.id, etag, date)?;
+    stats.applied += 1;
+    Ok(())
+}
+
+/// The conflict rule: the later change wins; a tie goes to the tracker.
+fn tracker_changed_later(deadline: &CaseDeadline, event: &Event) -> bool {
+    match (deadline.changed_at, event.updated) {
+        (Some(tracker), Some(google)) => tracker >= google,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}

@@ -1,0 +1,2 @@
+mod apply_rules;
+mod lease;
