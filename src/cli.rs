@@ -15,6 +15,35 @@ pub struct Cli {
 pub enum Command {
     /// Apply the embedded database migrations (reads DATABASE_URL).
     Migrate(MigrateArgs),
+    /// Manage users' Google credentials.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// Inspect and manage Google push channels.
+    #[command(subcommand)]
+    Channels(ChannelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// Store a user's Google refresh token, read from standard input, sealed with
+    /// TOKEN_ENCRYPTION_KEY. The token is never echoed or logged.
+    Set {
+        /// The user (perm_users.id).
+        #[arg(long)]
+        user: uuid::Uuid,
+        /// The scopes the token was granted, space-separated.
+        #[arg(
+            long,
+            default_value = "https://www.googleapis.com/auth/calendar.events"
+        )]
+        scopes: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelsCommand {
+    /// List every channel: user, calendar, channel, expiry, last notification, status.
+    List,
 }
 
 #[derive(Debug, clap::Args)]

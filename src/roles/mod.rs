@@ -1,6 +1,8 @@
 //! Process roles. Each role builds its own context from the environment and runs;
 //! `main` only dispatches here.
 
+mod channels;
+mod credentials;
 mod migrate;
 
 use std::process::ExitCode;
@@ -14,5 +16,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => migrate::run(&args),
+        Command::Credentials(cmd) => credentials::run(cmd),
+        Command::Channels(cmd) => channels::run(cmd),
     }
 }

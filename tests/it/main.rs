@@ -6,4 +6,5 @@
 
 mod db;
 mod helpers;
+mod ops;
 mod sync;
