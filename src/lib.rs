@@ -9,5 +9,6 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod google;
+pub mod outbound;
 pub mod roles;
 pub mod sync;

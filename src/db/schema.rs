@@ -1,6 +1,18 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    calendar_outbox (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        case_id -> Uuid,
+        deleted_events -> Nullable<Jsonb>,
+        attempts -> Int4,
+        available_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     calendar_sync_audit (id) {
         id -> Int8,
         case_id -> Uuid,
@@ -68,6 +80,8 @@ diesel::table! {
         dismissed -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        removed -> Bool,
+        synced_summary -> Nullable<Text>,
     }
 }
 
@@ -121,6 +135,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(calendar_outbox -> perm_users (user_id));
 diesel::joinable!(calendar_sync_audit -> cases (case_id));
 diesel::joinable!(calendar_sync_audit -> perm_users (user_id));
 diesel::joinable!(calendar_sync_channels -> perm_users (user_id));
@@ -130,6 +145,7 @@ diesel::joinable!(cases -> perm_users (user_id));
 diesel::joinable!(google_credentials -> perm_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    calendar_outbox,
     calendar_sync_audit,
     calendar_sync_channels,
     case_deadline_revisions,

@@ -7,4 +7,5 @@
 mod db;
 mod helpers;
 mod ops;
+mod outbound;
 mod sync;

@@ -24,6 +24,11 @@ pub struct CaseEventLink {
     pub dismissed: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// calsync deleted the event (deadline cleared, case closed): a later date needs a new
+    /// generation.
+    pub removed: bool,
+    /// The title calsync last wrote.
+    pub synced_summary: Option<String>,
 }
 
 impl CaseEventLink {
