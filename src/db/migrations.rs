@@ -9,7 +9,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Arbitrary constant key of the advisory lock that serialises concurrent `migrate` runs
 /// (two deploys at once would otherwise race; diesel takes no lock of its own).
-const MIGRATION_LOCK_KEY: i64 = 0x6361_6c73_796e_63; // "calsync"
+const MIGRATION_LOCK_KEY: i64 = 0x0063_616c_7379_6e63; // "calsync" in ASCII
 
 /// Names of the migrations not yet applied, oldest first.
 pub fn pending(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
