@@ -15,6 +15,32 @@ pub struct Cli {
 pub enum Command {
     /// Apply the embedded database migrations (reads DATABASE_URL).
     Migrate(MigrateArgs),
+    /// Run the Google Calendar emulator (OAuth, Calendar API, push notifications, control API)
+    /// for demos and manual testing. Prints its URLs and the demo user's refresh token.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8085)]
+    pub port: u16,
+    /// Address to bind. Keep the loopback default unless the demo needs another host.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Email of the demo user created at start-up (its primary calendar has the same id).
+    #[arg(long, default_value = "paralegal@example.com")]
+    pub user: String,
+    /// Fixed refresh token for the demo user, so calsync's config can name it in advance;
+    /// a random one is printed when omitted.
+    #[arg(long)]
+    pub refresh_token: Option<String>,
+    /// OAuth client id the token endpoint accepts.
+    #[arg(long, default_value = "calsync-test-client.apps.googleusercontent.com")]
+    pub client_id: String,
+    /// OAuth client secret the token endpoint accepts.
+    #[arg(long, default_value = "calsync-test-secret")]
+    pub client_secret: String,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,4 +8,5 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod emulator;
 pub mod roles;

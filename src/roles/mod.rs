@@ -1,6 +1,7 @@
 //! Process roles. Each role builds its own context from the environment and runs;
 //! `main` only dispatches here.
 
+mod emulator;
 mod migrate;
 
 use std::process::ExitCode;
@@ -14,5 +15,6 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => migrate::run(&args),
+        Command::Emulator(args) => emulator::run(&args),
     }
 }
