@@ -43,3 +43,35 @@ impl Quota {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_slides_after_sixty_seconds() {
+        let mut quota = Quota::default();
+        quota.set_limit(Some(2));
+        let t0 = Instant::now();
+        assert!(quota.charge("a", 1, t0));
+        assert!(quota.charge("a", 1, t0 + Duration::from_secs(30)));
+        assert!(!quota.charge("a", 1, t0 + Duration::from_secs(59)));
+        assert!(
+            quota.charge("b", 1, t0 + Duration::from_secs(59)),
+            "per user"
+        );
+        // The first request left the window; the one at 30 s has not.
+        assert!(quota.charge("a", 1, t0 + Duration::from_secs(60)));
+        assert!(!quota.charge("a", 1, t0 + Duration::from_secs(61)));
+        assert!(
+            !quota.charge("a", 3, t0 + Duration::from_secs(120)),
+            "cost above the limit"
+        );
+    }
+
+    #[test]
+    fn no_limit_allows_everything() {
+        let mut quota = Quota::default();
+        assert!((0..10_000).all(|_| quota.charge("a", 3, Instant::now())));
+    }
+}

@@ -68,3 +68,26 @@ impl PageToken {
         decode(token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_reject_foreign_values() {
+        let sync = SyncToken {
+            calendar: "a@example.com".to_owned(),
+            epoch: 2,
+            seq: 41,
+        };
+        assert_eq!(SyncToken::decode(&sync.encode()), Some(sync));
+        let page = PageToken {
+            snapshot: 9,
+            epoch: 0,
+            after: "abc".to_owned(),
+        };
+        assert_eq!(PageToken::decode(&page.encode()), Some(page));
+        assert_eq!(SyncToken::decode("CPDAlvWDx70CEPDAlvWDx"), None);
+        assert_eq!(PageToken::decode(""), None);
+    }
+}

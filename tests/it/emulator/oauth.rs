@@ -131,12 +131,12 @@ async fn bad_client_is_invalid_client() {
 #[tokio::test]
 async fn access_tokens_expire_after_the_configured_lifetime() {
     let h = start_with(EmulatorConfig {
-        access_token_lifetime: Duration::from_millis(300),
+        access_token_lifetime: Duration::from_millis(1000),
         ..EmulatorConfig::default()
     })
     .await;
     assert_eq!(h.list("").await.status, 200);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let expired = h.list("").await;
     assert_eq!(expired.status, 401);
     assert_eq!(expired.reason(), "authError");

@@ -309,10 +309,10 @@ async fn expired_channels_deliver_nothing() {
     let h = start().await;
     let rx = Receiver::start().await;
     let mut body = watch_body("shortlived", &rx.url);
-    body["expiration"] = json!((Utc::now().timestamp_millis() + 300).to_string());
+    body["expiration"] = json!((Utc::now().timestamp_millis() + 1000).to_string());
     watch(&h, body).await;
     rx.wait_for(1).await;
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     h.insert(timed("after expiry", 9)).await;
     rx.assert_stays_at(1).await;
 }
