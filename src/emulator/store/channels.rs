@@ -150,7 +150,7 @@ impl Store {
 
     /// `channels.stop`: only the creating user may stop a channel, and the resource id must
     /// match. Unknown, already stopped, or mismatched channels are 404, as Google answers
-    /// "Channel '<id>' not found for project '<number>'".
+    /// `Channel '<id>' not found for project '<number>'`.
     pub fn stop_channel(
         &mut self,
         owner: &str,
