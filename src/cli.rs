@@ -21,6 +21,9 @@ pub enum Command {
     /// Inspect and manage Google push channels.
     #[command(subcommand)]
     Channels(ChannelsCommand),
+    /// Run the Google Calendar emulator (OAuth, Calendar API, push notifications, control API)
+    /// for demos and manual testing. Prints its URLs and the demo user's refresh token.
+    Emulator(EmulatorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +47,29 @@ pub enum CredentialsCommand {
 pub enum ChannelsCommand {
     /// List every channel: user, calendar, channel, expiry, last notification, status.
     List,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8085)]
+    pub port: u16,
+    /// Address to bind. Keep the loopback default unless the demo needs another host.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Email of the demo user created at start-up (its primary calendar has the same id).
+    #[arg(long, default_value = "paralegal@example.com")]
+    pub user: String,
+    /// Fixed refresh token for the demo user, so calsync's config can name it in advance;
+    /// a random one is printed when omitted.
+    #[arg(long)]
+    pub refresh_token: Option<String>,
+    /// OAuth client id the token endpoint accepts.
+    #[arg(long, default_value = "calsync-test-client.apps.googleusercontent.com")]
+    pub client_id: String,
+    /// OAuth client secret the token endpoint accepts.
+    #[arg(long, default_value = "calsync-test-secret")]
+    pub client_secret: String,
 }
 
 #[derive(Debug, clap::Args)]

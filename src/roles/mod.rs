@@ -3,6 +3,7 @@
 
 mod channels;
 mod credentials;
+mod emulator;
 mod migrate;
 
 use std::process::ExitCode;
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => migrate::run(&args),
         Command::Credentials(cmd) => credentials::run(cmd),
         Command::Channels(cmd) => channels::run(cmd),
+        Command::Emulator(args) => emulator::run(&args),
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod db;
+mod emulator;
 mod helpers;
 mod ops;
 mod outbound;

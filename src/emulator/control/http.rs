@@ -1,0 +1,251 @@
+//! The control functions over HTTP, under `/_emulator`, so a standalone emulator can be driven
+//! with curl in a demo. Bodies are JSON; `docs/emulator.md` lists the endpoints. These routes
+//! bypass recording, faults, auth and quota: they are not part of Google.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Control;
+use crate::emulator::errors::ControlError;
+use crate::emulator::faults::FaultRule;
+use crate::emulator::notify::NotificationMode;
+use crate::emulator::state::Shared;
+
+fn control(shared: &web::Data<Shared>) -> Control {
+    Control {
+        shared: shared.clone(),
+    }
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"error": message}))
+}
+
+/// Registers the control routes (mount under `/_emulator`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::post().to(add_user))
+        .route("/calendars/{calendarId}/events", web::get().to(list_events))
+        .route(
+            "/calendars/{calendarId}/events",
+            web::post().to(create_event),
+        )
+        .route(
+            "/calendars/{calendarId}/events/{eventId}/move",
+            web::post().to(move_event),
+        )
+        .route(
+            "/calendars/{calendarId}/events/{eventId}/retitle",
+            web::post().to(retitle_event),
+        )
+        .route(
+            "/calendars/{calendarId}/events/{eventId}",
+            web::delete().to(delete_event),
+        )
+        .route(
+            "/calendars/{calendarId}/invalidate-sync-tokens",
+            web::post().to(invalidate_sync_tokens),
+        )
+        .route("/grants/revoke", web::post().to(revoke_grant))
+        .route(
+            "/access-tokens/expire",
+            web::post().to(expire_access_tokens),
+        )
+        .route("/consent", web::put().to(set_consent))
+        .route("/faults", web::post().to(add_fault))
+        .route("/faults", web::delete().to(clear_faults))
+        .route("/notification-mode", web::put().to(set_notification_mode))
+        .route("/quota", web::put().to(set_quota))
+        .route("/requests", web::get().to(requests))
+        .route("/notifications", web::get().to(notifications))
+        .route("/records", web::delete().to(clear_records))
+        .route("/channels", web::get().to(channels));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewUser {
+    email: String,
+    refresh_token: Option<String>,
+}
+
+async fn add_user(
+    shared: web::Data<Shared>,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ControlError> {
+    let user =
+        control(&shared).add_user_with_refresh_token(&body.email, body.refresh_token.as_deref())?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+async fn list_events(shared: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"items": control(&shared).events(&path)}))
+}
+
+async fn create_event(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ControlError> {
+    let event = control(&shared).user_create_event_json(&path, body.into_inner())?;
+    Ok(HttpResponse::Ok().json(event))
+}
+
+#[derive(Deserialize)]
+struct Move {
+    start: Value,
+    end: Value,
+}
+
+async fn move_event(
+    shared: web::Data<Shared>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Move>,
+) -> Result<HttpResponse, ControlError> {
+    let (calendar, event) = path.into_inner();
+    let Move { start, end } = body.into_inner();
+    let event =
+        control(&shared).user_patch(&calendar, &event, json!({"start": start, "end": end}))?;
+    Ok(HttpResponse::Ok().json(event))
+}
+
+#[derive(Deserialize)]
+struct Retitle {
+    summary: String,
+}
+
+async fn retitle_event(
+    shared: web::Data<Shared>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Retitle>,
+) -> Result<HttpResponse, ControlError> {
+    let (calendar, event) = path.into_inner();
+    let event = control(&shared).user_retitle_event(&calendar, &event, &body.summary)?;
+    Ok(HttpResponse::Ok().json(event))
+}
+
+async fn delete_event(
+    shared: web::Data<Shared>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ControlError> {
+    let (calendar, event) = path.into_inner();
+    control(&shared).user_delete_event(&calendar, &event)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn invalidate_sync_tokens(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).invalidate_sync_tokens(&path)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Revoke {
+    refresh_token: String,
+}
+
+async fn revoke_grant(
+    shared: web::Data<Shared>,
+    body: web::Json<Revoke>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).revoke_grant(&body.refresh_token)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn expire_access_tokens(shared: web::Data<Shared>) -> HttpResponse {
+    control(&shared).expire_access_tokens();
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct ConsentBody {
+    user: Option<String>,
+    #[serde(default)]
+    deny: bool,
+}
+
+async fn set_consent(shared: web::Data<Shared>, body: web::Json<ConsentBody>) -> HttpResponse {
+    control(&shared).set_consent(body.user.as_deref(), body.deny);
+    HttpResponse::NoContent().finish()
+}
+
+async fn add_fault(shared: web::Data<Shared>, body: web::Json<FaultRule>) -> HttpResponse {
+    control(&shared).inject_fault(body.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn clear_faults(shared: web::Data<Shared>) -> HttpResponse {
+    control(&shared).clear_faults();
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModeBody {
+    mode: String,
+    delay_ms: Option<u64>,
+}
+
+async fn set_notification_mode(
+    shared: web::Data<Shared>,
+    body: web::Json<ModeBody>,
+) -> HttpResponse {
+    let mode = match (body.mode.as_str(), body.delay_ms) {
+        ("normal", _) => NotificationMode::Normal,
+        ("drop", _) => NotificationMode::Drop,
+        ("duplicate", _) => NotificationMode::Duplicate,
+        ("delay", Some(ms)) => NotificationMode::Delay(Duration::from_millis(ms)),
+        _ => return bad_request("mode must be normal, drop, duplicate, or delay with delayMs"),
+    };
+    control(&shared).set_notification_mode(mode);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QuotaBody {
+    per_user_per_minute: Option<u32>,
+}
+
+async fn set_quota(shared: web::Data<Shared>, body: web::Json<QuotaBody>) -> HttpResponse {
+    control(&shared).set_quota(body.per_user_per_minute);
+    HttpResponse::NoContent().finish()
+}
+
+async fn requests(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().json(control(&shared).requests())
+}
+
+async fn notifications(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().json(control(&shared).notifications())
+}
+
+async fn clear_records(shared: web::Data<Shared>) -> HttpResponse {
+    control(&shared).clear_records();
+    HttpResponse::NoContent().finish()
+}
+
+async fn channels(shared: web::Data<Shared>) -> HttpResponse {
+    let list: Vec<Value> = control(&shared)
+        .channels()
+        .into_iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "resourceId": c.resource_id,
+                "calendarId": c.calendar_id,
+                "address": c.address,
+                "token": c.token,
+                "expiration": c.expiration.timestamp_millis().to_string(),
+                "stopped": c.stopped,
+                "lastMessageNumber": c.last_message,
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
