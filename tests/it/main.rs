@@ -6,6 +6,7 @@
 
 mod db;
 mod emulator;
+mod google;
 mod helpers;
 mod ops;
 mod outbound;

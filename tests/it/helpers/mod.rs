@@ -1,2 +1,3 @@
 pub mod builders;
+pub mod google;
 pub mod test_db;

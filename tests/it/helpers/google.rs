@@ -1,0 +1,83 @@
+//! A world with Google in it: the emulator in-process, a fresh database, a user who has
+//! connected Google (refresh token sealed in `google_credentials`), and the clients calsync
+//! builds from configuration, pointed at the emulator.
+
+use std::collections::BTreeMap;
+
+use calsync::config::GoogleConfig;
+use calsync::crypto::{EncryptionKey, TokenCipher};
+use calsync::db::models::google_credential;
+use calsync::emulator::{Emulator, EmulatorConfig, TestUser};
+use calsync::google::GoogleAccounts;
+use calsync::sync::{SyncContext, SyncSettings};
+use uuid::Uuid;
+
+use super::builders::insert_user;
+use super::test_db::TestDb;
+
+pub struct GoogleWorld {
+    pub emu: Emulator,
+    pub db: TestDb,
+    pub cipher: TokenCipher,
+    pub user_id: Uuid,
+    pub google_user: TestUser,
+    pub ctx: SyncContext,
+}
+
+impl GoogleWorld {
+    pub async fn start() -> Self {
+        Self::start_with(EmulatorConfig::default(), SyncSettings::default()).await
+    }
+
+    pub async fn start_with(config: EmulatorConfig, settings: SyncSettings) -> Self {
+        let emu = Emulator::start(config.clone()).await.unwrap();
+        let db = TestDb::new();
+        let cipher = TokenCipher::new(1, EncryptionKey::random(), BTreeMap::new());
+        let mut conn = db.conn();
+        let user_id = insert_user(&mut conn);
+        let google_user = emu
+            .add_user(&format!("user-{}@example.com", Uuid::new_v4().simple()))
+            .unwrap();
+        google_credential::store_refresh_token(
+            &mut conn,
+            &cipher,
+            user_id,
+            &google_user.refresh_token,
+            "calendar",
+        )
+        .unwrap();
+        let google_config = GoogleConfig::for_endpoints(
+            &emu.urls().api_base,
+            &emu.urls().token_url,
+            &config.client_id,
+            &config.client_secret,
+        );
+        let google = GoogleAccounts::new(&google_config, db.db(), cipher.clone()).unwrap();
+        let ctx = SyncContext {
+            db: db.db(),
+            google,
+            settings,
+        };
+        Self {
+            emu,
+            db,
+            cipher,
+            user_id,
+            google_user,
+            ctx,
+        }
+    }
+
+    pub fn calendar(&self) -> &str {
+        &self.google_user.calendar_id
+    }
+
+    /// Requests the emulator received whose path contains `fragment`, with `method`.
+    pub fn count_requests(&self, method: &str, fragment: &str) -> usize {
+        self.emu
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.contains(fragment))
+            .count()
+    }
+}
