@@ -1,3 +1,4 @@
 pub mod builders;
+pub mod calendar_fixtures;
 pub mod google;
 pub mod test_db;

@@ -1,2 +1,3 @@
 mod apply_rules;
+mod engine;
 mod lease;

@@ -1,0 +1,83 @@
+//! Deadlines that calsync has already put on the emulator's calendar: the event (with
+//! calsync's marker and deterministic id) and the link row, as the outbound push leaves them.
+
+use calsync::db::models::case_event_link::{self as links, NewCaseEventLink};
+use calsync::domain::{DeadlineKind, EventMarker};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::builders::insert_case;
+use super::google::GoogleWorld;
+
+pub struct LinkedDeadline {
+    pub case_id: Uuid,
+    pub kind: DeadlineKind,
+    pub event_id: String,
+}
+
+/// A case of the world's user with `kind` set to `date`, and its event on the calendar.
+pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> LinkedDeadline {
+    let mut conn = w.db.conn();
+    let case_id = insert_case(&mut conn, w.user_id);
+    diesel::sql_query(format!(
+        "UPDATE cases SET {} = $1 WHERE id = $2",
+        kind.column()
+    ))
+    .bind::<diesel::sql_types::Date, _>(date)
+    .bind::<diesel::sql_types::Uuid, _>(case_id)
+    .execute(&mut conn)
+    .unwrap();
+    let marker = EventMarker { case_id, kind };
+    let event_id = marker.event_id(0);
+    let created = w
+        .emu
+        .user_create_event_json(
+            w.calendar(),
+            json!({
+                "id": event_id,
+                "summary": kind.label(),
+                "start": {"date": date.to_string()},
+                "end": {"date": date.succ_opt().unwrap().to_string()},
+                "extendedProperties": {"private": marker.to_properties()},
+            }),
+        )
+        .unwrap();
+    links::insert(
+        &mut conn,
+        &NewCaseEventLink {
+            case_id,
+            user_id: w.user_id,
+            deadline_kind: kind.column(),
+            calendar_id: w.calendar(),
+            google_event_id: &event_id,
+            generation: 0,
+            etag: created["etag"].as_str(),
+            synced_date: Some(date),
+        },
+    )
+    .unwrap();
+    LinkedDeadline {
+        case_id,
+        kind,
+        event_id,
+    }
+}
+
+/// The case's current value of the deadline.
+pub fn deadline_of(w: &GoogleWorld, d: &LinkedDeadline) -> Option<NaiveDate> {
+    #[derive(QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+        value: Option<NaiveDate>,
+    }
+    diesel::sql_query(format!(
+        "SELECT {} AS value FROM cases WHERE id = $1",
+        d.kind.column()
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(d.case_id)
+    .get_result::<Value>(&mut w.db.conn())
+    .unwrap()
+    .value
+}
