@@ -16,10 +16,10 @@ use diesel::QueryResult;
 use diesel::pg::PgConnection;
 use uuid::Uuid;
 
-use crate::db::models::case_deadline::{self, CaseDeadline};
+use crate::db::models::case_deadline;
 use crate::db::models::case_event_link::{self as links, CaseEventLink};
 use crate::db::models::sync_audit::{self, AuditOutcome, NewAuditEntry};
-use crate::domain::EventMarker;
+use crate::domain::{EventMarker, tracker_wins};
 use crate::google::Event;
 
 /// What one apply did, for logs and tests.
@@ -136,7 +136,7 @@ fn apply_one(
         google_etag: event.etag.as_deref(),
         outcome: outcome.as_str(),
     };
-    if tracker_changed_later(&deadline, event) {
+    if tracker_wins(deadline.changed_at, event.updated) {
         sync_audit::insert(conn, &audit(AuditOutcome::Rejected))?;
         // Remember the version seen (the outbound push patches against it), not its date.
         links::record_etag(conn, link.id, etag)?;
@@ -148,13 +148,4 @@ fn apply_one(
     links::record_write(conn, link.id, etag, date)?;
     stats.applied += 1;
     Ok(())
-}
-
-/// The conflict rule: the later change wins; a tie goes to the tracker.
-fn tracker_changed_later(deadline: &CaseDeadline, event: &Event) -> bool {
-    match (deadline.changed_at, event.updated) {
-        (Some(tracker), Some(google)) => tracker >= google,
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
 }

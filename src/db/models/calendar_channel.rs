@@ -255,6 +255,21 @@ pub fn list_expiring_within(
         .load(conn)
 }
 
+/// The channel whose calendar receives a user's deadlines: an active one before others,
+/// `primary` before other calendars, then the oldest.
+pub fn push_target(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Option<CalendarChannel>> {
+    dsl::calendar_sync_channels
+        .filter(dsl::user_id.eq(user_id))
+        .order((
+            dsl::status.eq(ChannelStatus::Active).desc(),
+            dsl::calendar_id.eq("primary").desc(),
+            dsl::created_at.asc(),
+        ))
+        .select(CalendarChannel::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Every channel, by user and calendar (for `calsync channels list`).
 pub fn list_all(conn: &mut PgConnection) -> QueryResult<Vec<CalendarChannel>> {
     dsl::calendar_sync_channels

@@ -145,6 +145,55 @@ pub fn dismiss_missing(
     .execute(conn)
 }
 
+/// Points the link at a new generation of its event (not yet written to Google).
+pub fn start_generation(
+    conn: &mut PgConnection,
+    link_id: Uuid,
+    generation: i32,
+    event_id: &str,
+) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((
+            dsl::generation.eq(generation),
+            dsl::google_event_id.eq(event_id),
+            dsl::etag.eq(None::<String>),
+            dsl::dismissed.eq(false),
+            dsl::removed.eq(false),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Records what calsync wrote to Google: etag, date and title; the event is live.
+pub fn record_push(
+    conn: &mut PgConnection,
+    link_id: Uuid,
+    etag: &str,
+    date: NaiveDate,
+    summary: &str,
+) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((
+            dsl::etag.eq(etag),
+            dsl::synced_date.eq(date),
+            dsl::synced_summary.eq(summary),
+            dsl::dismissed.eq(false),
+            dsl::removed.eq(false),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Records that calsync deleted the event (deadline cleared, case closed).
+pub fn mark_removed(conn: &mut PgConnection, link_id: Uuid) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((dsl::removed.eq(true), dsl::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 /// Sets or clears the dismissed flag. Returns whether the link exists.
 pub fn set_dismissed(conn: &mut PgConnection, link_id: Uuid, dismissed: bool) -> QueryResult<bool> {
     diesel::update(dsl::case_event_links.find(link_id))

@@ -1,0 +1,203 @@
+//! Draining one user's outbox to Google: for each waiting case, every deadline's event is
+//! brought in line with the case (insert, patch with If-Match, or delete), and the case's
+//! outbox rows are removed only once all of that succeeded.
+
+use uuid::Uuid;
+
+use super::deadline::{DeadlinePush, push_deadline};
+use crate::crypto::CryptoError;
+use crate::db::models::calendar_channel::{self, ChannelStatus};
+use crate::db::models::outbox::{self, PendingCase};
+use crate::db::models::{case, google_credential};
+use crate::db::{Db, DbError};
+use crate::domain::DeadlineKind;
+use crate::google::session::SessionError;
+use crate::google::{GoogleError, UserSession};
+use crate::sync::SyncContext;
+use crate::sync::fetch::backoff;
+
+/// What a push run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    pub cases: usize,
+    pub inserted: usize,
+    pub patched: usize,
+    pub deleted: usize,
+    /// Inserts that found the event already there (an earlier answer was lost).
+    pub adopted: usize,
+    /// 412 races that Google's later edit won (its date went to the case instead).
+    pub google_won: usize,
+    /// More cases were waiting than one run takes.
+    pub more_pending: bool,
+}
+
+/// How a push run ended without error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    Pushed(PushReport),
+    /// The user must reconnect Google; the outbox waits.
+    Deferred,
+    /// The user watches no calendar (or it is gone): nothing to push to; rows dropped.
+    NoCalendar,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    #[error("the user's Google grant is revoked; the outbox waits for reconnection")]
+    GrantRevoked,
+    #[error("the user has no Google credentials; the outbox waits for them")]
+    NoCredentials,
+    #[error(transparent)]
+    Google(GoogleError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("{0} did not settle within one run (it kept changing under us)")]
+    Unsettled(DeadlineKind),
+}
+
+impl From<diesel::result::Error> for PushError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
+}
+
+impl From<SessionError> for PushError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Google(GoogleError::GrantRevoked) => Self::GrantRevoked,
+            SessionError::Google(g) => Self::Google(g),
+            SessionError::NoCredentials(_) => Self::NoCredentials,
+            SessionError::Db(d) => Self::Db(d),
+            SessionError::Crypto(c) => Self::Crypto(c),
+        }
+    }
+}
+
+impl PushError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Google(g) => g.is_retryable(),
+            Self::Db(_) | Self::Unsettled(_) => true,
+            Self::GrantRevoked | Self::NoCredentials | Self::Crypto(_) => false,
+        }
+    }
+}
+
+/// Pushes up to `batch` of a user's waiting cases.
+pub async fn push_user(
+    ctx: &SyncContext,
+    user_id: Uuid,
+    batch: i64,
+) -> Result<PushOutcome, PushError> {
+    let target = ctx
+        .db
+        .run(move |conn| Ok::<_, DbError>(calendar_channel::push_target(conn, user_id)?))
+        .await?;
+    let calendar = match target {
+        Some(c) if c.status == ChannelStatus::Active => c.calendar_id,
+        Some(c) if c.status == ChannelStatus::NeedsReauth => return Ok(PushOutcome::Deferred),
+        _ => {
+            ctx.db
+                .run(move |conn| Ok::<_, DbError>(outbox::discard_for_user(conn, user_id)?))
+                .await?;
+            return Ok(PushOutcome::NoCalendar);
+        }
+    };
+    let mut pending = ctx
+        .db
+        .run(move |conn| Ok::<_, DbError>(outbox::pending_cases(conn, user_id, batch + 1)?))
+        .await?;
+    let mut report = PushReport {
+        more_pending: pending.len() as i64 > batch,
+        ..PushReport::default()
+    };
+    pending.truncate(usize::try_from(batch).unwrap_or(0));
+    let mut session = ctx.google.session(user_id);
+    for case in pending {
+        if let Err(e) = push_case(ctx, &mut session, &calendar, user_id, &case, &mut report).await {
+            record_failure(&ctx.db, user_id, &e, report.cases).await;
+            return Err(e);
+        }
+        let (case_id, last_id) = (case.case_id, case.last_id);
+        ctx.db
+            .run(move |conn| Ok::<_, DbError>(outbox::complete(conn, user_id, case_id, last_id)?))
+            .await?;
+        report.cases += 1;
+    }
+    Ok(PushOutcome::Pushed(report))
+}
+
+async fn push_case(
+    ctx: &SyncContext,
+    session: &mut UserSession,
+    calendar: &str,
+    user_id: Uuid,
+    pending: &PendingCase,
+    report: &mut PushReport,
+) -> Result<(), PushError> {
+    for orphan in pending.orphaned_events() {
+        match session
+            .delete_event(&orphan.calendar_id, &orphan.event_id, None)
+            .await
+        {
+            Ok(()) => report.deleted += 1,
+            Err(SessionError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let case_id = pending.case_id;
+    let case = ctx
+        .db
+        .run(move |conn| Ok::<_, DbError>(case::find(conn, case_id)?))
+        .await?;
+    for kind in DeadlineKind::ALL {
+        let job = DeadlinePush {
+            ctx,
+            calendar,
+            user_id,
+            case_id,
+            case: case.as_ref(),
+            kind,
+        };
+        push_deadline(&job, session, report).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the outbox rows and says when to try again: a revoked grant parks the user's
+/// channels (their rows wait for reconnection); a retryable failure backs the rows off.
+async fn record_failure(db: &Db, user_id: Uuid, error: &PushError, attempts_hint: usize) {
+    let reauth = matches!(error, PushError::GrantRevoked | PushError::NoCredentials);
+    let revoked = matches!(error, PushError::GrantRevoked);
+    let delay = match error {
+        PushError::Google(GoogleError::RateLimited {
+            retry_after: Some(d),
+        }) => *d,
+        _ => backoff(
+            std::time::Duration::from_secs(1),
+            u32::try_from(attempts_hint).unwrap_or(0) + 1,
+        )
+        .max(std::time::Duration::from_millis(200)),
+    };
+    let retryable = error.is_retryable();
+    let result = db
+        .run(move |conn| {
+            if revoked {
+                google_credential::mark_revoked(conn, user_id)?;
+            }
+            if reauth {
+                calendar_channel::mark_user_needs_reauth(conn, user_id)?;
+            }
+            if retryable {
+                outbox::defer(conn, user_id, delay)?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await;
+    if let Err(e) = result {
+        log::warn!("could not record the failed push for user {user_id}: {e}");
+    }
+}
