@@ -1,7 +1,10 @@
 //! Process roles. Each role builds its own context from the environment and runs;
 //! `main` only dispatches here.
 
+mod bench;
 mod migrate;
+mod serve;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -14,5 +17,9 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => migrate::run(&args),
+        Command::Serve => serve::run(),
+        Command::Worker => worker::run(),
+        Command::BenchBareServer(args) => bench::bare_server(&args),
+        Command::BenchTokens(args) => bench::tokens(&args),
     }
 }

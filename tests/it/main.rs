@@ -6,3 +6,5 @@
 
 mod db;
 mod helpers;
+mod queue;
+mod webhook;
