@@ -32,7 +32,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
         let queue = RedisQueue::new(conn, &queue_config.namespace, ProcessCalendarChanges::QUEUE);
         let settings = WorkerSettings {
@@ -47,7 +47,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
             shutdown_signal(),
         )
         .await
-    })?;
+    });
+    // A job cut off by the grace period may still sit in a blocking database call; do not
+    // wait for it (its job is back in the queue and will run again).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,12 +3,14 @@
 //! processes for outage tests.
 
 use std::future::Future;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use calsync::config::{QueueConfig, RedisConfig, unique_name};
 use calsync::jobs::process_calendar_changes::ProcessCalendarChanges;
-use calsync::jobs::{self, JobContext, WorkerSettings};
+use calsync::jobs::{self, JobContext, JobError, WorkerSettings};
 use calsync::queue::backend::BackendSettings;
 use calsync::queue::{self, QueueDepth, RedisQueue};
 use redis::aio::ConnectionManager;
@@ -42,6 +44,10 @@ impl TestRedis {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
     }
 
     /// Queue settings for this namespace, with leases and backoff short enough for tests.
@@ -94,6 +100,24 @@ impl TestRedis {
         let settings = self.worker_settings(concurrency);
         TestWorker::spawn(move |stop| {
             jobs::run_calendar_changes_worker(Arc::new(ctx), queue, settings, stop)
+        })
+    }
+
+    /// Starts a worker for any job type and handler on queue `name`.
+    pub fn start_worker<T, H, Fut>(
+        &self,
+        name: &str,
+        settings: WorkerSettings,
+        handler: H,
+    ) -> TestWorker
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Fn(T, Arc<()>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        let queue = self.queue(name);
+        TestWorker::spawn(move |stop| {
+            jobs::run_worker(queue, settings, Arc::new(()), handler, stop)
         })
     }
 }
@@ -194,5 +218,70 @@ where
             "timed out after {within:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A `redis-server` of the test's own on a free port, for outage tests (the shared server
+/// must never be stopped). Killed on Drop.
+pub struct ThrowawayRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl ThrowawayRedis {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Self { port, child: None };
+        r.restart();
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server at once (no shutdown, nothing saved).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server (again) on the same port and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).unwrap();
+        let start = Instant::now();
+        loop {
+            if let Ok(mut c) = client.get_connection_with_timeout(Duration::from_millis(200))
+                && redis::cmd("PING").query::<String>(&mut c).is_ok()
+            {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ThrowawayRedis {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
