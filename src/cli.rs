@@ -24,6 +24,20 @@ pub enum Command {
     /// Run the Google Calendar emulator (OAuth, Calendar API, push notifications, control API)
     /// for demos and manual testing. Prints its URLs and the demo user's refresh token.
     Emulator(EmulatorArgs),
+    /// Serve HTTP: the Google Calendar webhook, /healthz, /readyz and /metrics (reads
+    /// DATABASE_URL, REDIS_URL, BIND_ADDR, CHANNEL_TOKEN_SECRET, ...; see README).
+    /// Refuses to start while migrations are pending.
+    Serve,
+    /// Run background jobs until SIGTERM (reads DATABASE_URL, REDIS_URL, WORKER_CONCURRENCY,
+    /// ...; see README). Running jobs finish or go back to the queue on stop. Refuses to
+    /// start while migrations are pending.
+    Worker,
+    /// Benchmark helper: a bare HTTP server answering 200 (BIND_ADDR, HTTP_WORKERS).
+    #[command(hide = true)]
+    BenchBareServer(BenchBareArgs),
+    /// Benchmark helper: print `channel_id token` lines (CHANNEL_TOKEN_SECRET).
+    #[command(hide = true)]
+    BenchTokens(BenchTokensArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +84,16 @@ pub struct EmulatorArgs {
     /// OAuth client secret the token endpoint accepts.
     #[arg(long, default_value = "calsync-test-secret")]
     pub client_secret: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchBareArgs {}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchTokensArgs {
+    /// How many channels.
+    #[arg(long, default_value_t = 1000)]
+    pub channels: u32,
 }
 
 #[derive(Debug, clap::Args)]

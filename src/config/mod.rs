@@ -7,8 +7,18 @@ mod crypto;
 mod database;
 pub mod env;
 mod google;
+mod http;
+mod queue;
+mod redis;
+mod webhook;
+mod worker;
 
 pub use crypto::CryptoConfig;
 pub use database::DatabaseConfig;
 pub use env::ConfigError;
 pub use google::GoogleConfig;
+pub use http::HttpConfig;
+pub use queue::QueueConfig;
+pub use redis::RedisConfig;
+pub use webhook::WebhookConfig;
+pub use worker::{WorkerConfig, unique_name};

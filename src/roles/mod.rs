@@ -1,10 +1,13 @@
 //! Process roles. Each role builds its own context from the environment and runs;
 //! `main` only dispatches here.
 
+mod bench;
 mod channels;
 mod credentials;
 mod emulator;
 mod migrate;
+mod serve;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -20,5 +23,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Credentials(cmd) => credentials::run(cmd),
         Command::Channels(cmd) => channels::run(cmd),
         Command::Emulator(args) => emulator::run(&args),
+        Command::Serve => serve::run(),
+        Command::Worker => worker::run(),
+        Command::BenchBareServer(args) => bench::bare_server(&args),
+        Command::BenchTokens(args) => bench::tokens(&args),
     }
 }

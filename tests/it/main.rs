@@ -10,4 +10,6 @@ mod google;
 mod helpers;
 mod ops;
 mod outbound;
+mod queue;
 mod sync;
+mod webhook;

@@ -115,7 +115,7 @@ async fn notification_log_records_each_attempt() {
     h.insert(timed("x", 9)).await;
     let log = h
         .emu
-        .wait_for_notifications(|l| l.len() >= 3, std::time::Duration::from_secs(2))
+        .wait_for_notifications(|l| l.len() >= 3, std::time::Duration::from_secs(10))
         .await
         .unwrap();
     let summary: Vec<(&str, u64, Option<u16>, u32)> = log

@@ -1,4 +1,6 @@
 pub mod builders;
 pub mod calendar_fixtures;
 pub mod google;
+pub mod test_app;
 pub mod test_db;
+pub mod test_redis;

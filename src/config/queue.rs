@@ -1,0 +1,87 @@
+use std::time::Duration;
+
+use super::env::{ConfigError, var, var_parsed};
+
+/// Where the job queues live in Redis and how jobs are leased, retried and deduplicated.
+/// `serve` and `worker` must agree on these (the namespace above all).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Prefix of every Redis key calsync writes; tests use a random one each.
+    pub namespace: String,
+    /// How long a worker holds a job without renewing its lease; a worker that dies loses
+    /// its jobs to the others after this long.
+    pub lease: Duration,
+    /// How long an idle worker waits before asking Redis again.
+    pub poll_interval: Duration,
+    /// How long a (channel, message number) pair is remembered to drop repeats.
+    pub dedup_ttl: Duration,
+    /// Attempts (first run included) before a failing job goes to the dead set.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles each attempt, with jitter.
+    pub backoff_base: Duration,
+    /// Longest delay between retries.
+    pub backoff_max: Duration,
+}
+
+impl QueueConfig {
+    /// Reads:
+    /// - `QUEUE_NAMESPACE` (default `calsync`)
+    /// - `QUEUE_LEASE_MS` (default 30000; at least 1000)
+    /// - `QUEUE_POLL_INTERVAL_MS` (default 25)
+    /// - `QUEUE_DEDUP_TTL_SECS` (default 86400)
+    /// - `JOB_MAX_ATTEMPTS` (default 8)
+    /// - `JOB_BACKOFF_BASE_MS` (default 1000)
+    /// - `JOB_BACKOFF_MAX_MS` (default 300000)
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let c = Self {
+            namespace: var("QUEUE_NAMESPACE").unwrap_or_else(|| "calsync".to_owned()),
+            lease: Duration::from_millis(var_parsed("QUEUE_LEASE_MS", 30_000)?),
+            poll_interval: Duration::from_millis(var_parsed("QUEUE_POLL_INTERVAL_MS", 25)?),
+            dedup_ttl: Duration::from_secs(var_parsed("QUEUE_DEDUP_TTL_SECS", 86_400)?),
+            max_attempts: var_parsed("JOB_MAX_ATTEMPTS", 8)?,
+            backoff_base: Duration::from_millis(var_parsed("JOB_BACKOFF_BASE_MS", 1000)?),
+            backoff_max: Duration::from_millis(var_parsed("JOB_BACKOFF_MAX_MS", 300_000)?),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The defaults under `namespace`; used by tests and tools.
+    pub fn with_namespace(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(25),
+            dedup_ttl: Duration::from_secs(86_400),
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, reason: &str| ConfigError::Invalid {
+            name,
+            reason: reason.to_owned(),
+        };
+        if self.namespace.contains(char::is_whitespace) {
+            return Err(invalid("QUEUE_NAMESPACE", "must not contain whitespace"));
+        }
+        if self.lease < Duration::from_secs(1) {
+            return Err(invalid("QUEUE_LEASE_MS", "must be at least 1000"));
+        }
+        if self.poll_interval.is_zero() {
+            return Err(invalid("QUEUE_POLL_INTERVAL_MS", "must be at least 1"));
+        }
+        if self.max_attempts == 0 {
+            return Err(invalid("JOB_MAX_ATTEMPTS", "must be at least 1"));
+        }
+        if self.backoff_max < self.backoff_base {
+            return Err(invalid(
+                "JOB_BACKOFF_MAX_MS",
+                "must not be below JOB_BACKOFF_BASE_MS",
+            ));
+        }
+        Ok(())
+    }
+}

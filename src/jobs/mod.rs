@@ -1,0 +1,79 @@
+//! Background jobs: the context they run with, the single place that decides retry versus
+//! abort, and the worker wiring. One file per job type; HTTP code only enqueues (through
+//! `queue::JobQueue`).
+
+pub mod process_calendar_changes;
+mod worker;
+
+use std::sync::Arc;
+
+use crate::db::{Db, DbError};
+pub use worker::{WorkerSettings, run_worker};
+
+/// What every job handler gets. The sync engine adds its Google client here.
+#[derive(Clone)]
+pub struct JobContext {
+    pub db: Db,
+}
+
+/// How a job failed; this decides whether it runs again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// Worth trying again later (database or network trouble, rate limits): retried with
+    /// exponential backoff up to `JOB_MAX_ATTEMPTS`.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// Will fail the same way every time (bad payload, revoked grant): moved to the dead set
+    /// at once.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl JobError {
+    /// A database error: pool exhaustion, lost connections and the like are transient;
+    /// constraint violations say the job itself is wrong.
+    pub fn from_db(e: DbError) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as Q};
+        match e {
+            DbError::Query(Q::DatabaseError(
+                K::UniqueViolation
+                | K::ForeignKeyViolation
+                | K::CheckViolation
+                | K::NotNullViolation,
+                _,
+            )) => Self::Permanent(e.into()),
+            other => Self::Transient(other.into()),
+        }
+    }
+
+    /// The apalis error the queue backend acts on: `Abort` goes to the dead set, anything
+    /// else is retried.
+    pub fn into_apalis(self) -> apalis_core::error::Error {
+        use apalis_core::error::Error;
+        let permanent = matches!(self, Self::Permanent(_));
+        let boxed: apalis_core::error::BoxDynError = Box::new(self);
+        if permanent {
+            Error::Abort(Arc::new(boxed))
+        } else {
+            Error::Failed(Arc::new(boxed))
+        }
+    }
+}
+
+/// Runs the `ProcessCalendarChanges` worker until `shutdown` resolves (see [`run_worker`]).
+pub async fn run_calendar_changes_worker(
+    ctx: Arc<JobContext>,
+    queue: crate::queue::RedisQueue,
+    settings: WorkerSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    run_worker(
+        queue,
+        settings,
+        ctx,
+        |job, ctx| async move { process_calendar_changes::run(&ctx, &job).await },
+        shutdown,
+    )
+    .await
+}

@@ -1,0 +1,39 @@
+//! `calsync serve`: the HTTP server (webhook, health, metrics).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::{DatabaseConfig, HttpConfig, QueueConfig, RedisConfig, WebhookConfig};
+use crate::db::{Db, migrations};
+use crate::queue::{self, JobQueue};
+use crate::state::AppState;
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let db_config = DatabaseConfig::from_env()?;
+    let redis_config = RedisConfig::from_env()?;
+    let queue_config = QueueConfig::from_env()?;
+    let http_config = HttpConfig::from_env()?;
+    let webhook_config = WebhookConfig::from_env()?;
+
+    let db = Db::new(&db_config);
+    {
+        let mut conn = db.checkout().context("connecting to PostgreSQL")?;
+        migrations::ensure_current(&mut conn)?;
+    }
+
+    actix_web::rt::System::new().block_on(async move {
+        // Created on the system runtime, which lives as long as the server, and cloned into
+        // every HTTP worker thread.
+        let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
+        let state = AppState::new(db, JobQueue::new(conn, &queue_config), webhook_config)?;
+        let (server, addr) = crate::http::listen(state, &http_config)
+            .with_context(|| format!("binding {}", http_config.bind_addr))?;
+        log::info!(
+            "serving on http://{addr} (queue namespace {})",
+            queue_config.namespace
+        );
+        server.await.context("running the HTTP server")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,27 @@
+//! What every HTTP handler shares. Built by one constructor, used by `serve` and the tests.
+
+use std::sync::Arc;
+
+use crate::config::WebhookConfig;
+use crate::db::Db;
+use crate::http::metrics::Metrics;
+use crate::queue::JobQueue;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub queue: JobQueue,
+    pub webhook: Arc<WebhookConfig>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db, queue: JobQueue, webhook: WebhookConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            db,
+            queue,
+            webhook: Arc::new(webhook),
+            metrics: Arc::new(Metrics::new()?),
+        })
+    }
+}

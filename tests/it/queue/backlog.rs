@@ -1,0 +1,58 @@
+//! A large backlog drains: 20,000 jobs waiting (apalis-redis 1.0.0 wedged for good past
+//! ~8,000 due jobs), a tenth of them failing once so 2,000 due retries pass through the
+//! delayed set and its chunked promotion too.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use calsync::jobs::JobError;
+use futures::StreamExt;
+
+use super::{PROBE_QUEUE, Probe, push};
+use crate::helpers::test_redis::{TestRedis, counter, eventually};
+
+const JOBS: u32 = 20_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_20000_jobs_drains() {
+    let redis = TestRedis::new();
+    let queue = redis.queue(PROBE_QUEUE);
+    futures::stream::iter(0..JOBS)
+        .for_each_concurrent(256, |n| {
+            let q = queue.clone();
+            async move { push(&q, n).await }
+        })
+        .await;
+    assert_eq!(queue.depth().await.unwrap().ready, u64::from(JOBS));
+
+    let failed_once = Arc::new(Mutex::new(HashSet::new()));
+    let seen = failed_once.clone();
+    let mut settings = redis.worker_settings(32);
+    settings.backend.backoff_base = Duration::from_millis(10);
+    settings.backend.backoff_max = Duration::from_millis(100);
+    let started = Instant::now();
+    let worker = redis.start_worker(PROBE_QUEUE, settings, move |job: Probe, _| {
+        let first_time = job.n.is_multiple_of(10) && seen.lock().unwrap().insert(job.n);
+        async move {
+            if first_time {
+                Err(JobError::Transient(anyhow!("fails once")))
+            } else {
+                Ok(())
+            }
+        }
+    });
+    eventually(Duration::from_secs(120), "the backlog to drain", || async {
+        counter(&queue, "processed").await == u64::from(JOBS)
+    })
+    .await;
+    eprintln!("drained {JOBS} jobs in {:?}", started.elapsed());
+    let depth = queue.depth().await.unwrap();
+    assert_eq!(
+        (depth.ready, depth.delayed, depth.inflight, depth.dead),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(counter(&queue, "retried").await, u64::from(JOBS / 10));
+    worker.stop().await.unwrap();
+}

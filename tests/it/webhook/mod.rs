@@ -1,0 +1,3 @@
+mod google_calendar;
+mod outage;
+mod server;
