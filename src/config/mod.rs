@@ -10,6 +10,7 @@ mod google;
 mod http;
 mod queue;
 mod redis;
+mod sync;
 mod webhook;
 mod worker;
 
@@ -20,5 +21,6 @@ pub use google::GoogleConfig;
 pub use http::HttpConfig;
 pub use queue::QueueConfig;
 pub use redis::RedisConfig;
+pub use sync::SyncConfig;
 pub use webhook::WebhookConfig;
 pub use worker::{WorkerConfig, unique_name};

@@ -2,18 +2,24 @@
 //! abort, and the worker wiring. One file per job type; HTTP code only enqueues (through
 //! `queue::JobQueue`).
 
+pub mod outbox_sweep;
 pub mod process_calendar_changes;
+pub mod push_case_changes;
 mod worker;
 
 use std::sync::Arc;
 
 use crate::db::{Db, DbError};
+use crate::sync::SyncContext;
 pub use worker::{WorkerSettings, run_worker};
 
-/// What every job handler gets. The sync engine adds its Google client here.
+/// What every job handler gets: the database, and the Google side (the sync context).
 #[derive(Clone)]
 pub struct JobContext {
     pub db: Db,
+    pub sync: SyncContext,
+    /// Cases one `PushCaseChanges` job takes.
+    pub push_batch_cases: i64,
 }
 
 /// How a job failed; this decides whether it runs again.
@@ -59,6 +65,23 @@ impl JobError {
             Error::Failed(Arc::new(boxed))
         }
     }
+}
+
+/// Runs the `PushCaseChanges` worker until `shutdown` resolves (see [`run_worker`]).
+pub async fn run_push_worker(
+    ctx: Arc<JobContext>,
+    queue: crate::queue::RedisQueue,
+    settings: WorkerSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    run_worker(
+        queue,
+        settings,
+        ctx,
+        |job, ctx| async move { push_case_changes::run(&ctx, &job).await },
+        shutdown,
+    )
+    .await
 }
 
 /// Runs the `ProcessCalendarChanges` worker until `shutdown` resolves (see [`run_worker`]).

@@ -1,7 +1,6 @@
 //! `ProcessCalendarChanges`: "something changed on this channel's calendar; bring it up to
-//! date". Enqueued by the webhook, coalesced per channel. For now the job records the
-//! notification on the channel row; the sync itself (events.list with the stored sync
-//! token) extends [`run`] in the sync-engine work.
+//! date". Enqueued by the webhook, coalesced per channel. The job records the notification
+//! on the channel row, then runs the inbound sync (`crate::sync`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{JobContext, JobError};
 use crate::db::DbError;
 use crate::db::models::calendar_channel;
+use crate::sync::{SyncError, SyncOutcome, sync_channel};
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`, so jobs queued by the
 /// previous release still decode during a deploy.
@@ -33,7 +33,9 @@ impl ProcessCalendarChanges {
 /// Processes one job.
 ///
 /// Returns `Ok` when done, including for a channel calsync does not know (a stopped or
-/// replaced channel still delivers for a while; retrying would not make it known).
+/// replaced channel still delivers for a while; retrying would not make it known) and for
+/// conditions recorded on the rows (a revoked grant, a calendar that is gone): retrying
+/// those would fail the same way, and the rows stop later jobs at once.
 pub async fn run(ctx: &JobContext, job: &ProcessCalendarChanges) -> Result<(), JobError> {
     let (channel_id, number, at) = (job.channel_id.clone(), job.message_number, job.received_at);
     let known = ctx
@@ -44,18 +46,48 @@ pub async fn run(ctx: &JobContext, job: &ProcessCalendarChanges) -> Result<(), J
         })
         .await
         .map_err(JobError::from_db)?;
-    if known {
-        log::info!(
-            "recorded notification {} for channel {}",
-            job.message_number,
-            job.channel_id
-        );
-    } else {
+    if !known {
         log::warn!(
             "dropping notification {} for unknown channel {}",
             job.message_number,
             job.channel_id
         );
+        return Ok(());
     }
-    Ok(())
+    match sync_channel(&ctx.sync, &job.channel_id).await {
+        Ok(SyncOutcome::Synced(report)) => {
+            log::info!(
+                "synced channel {} (message {}): {} event(s) in {} page(s), full={}, applied={}, rejected={}, dismissed={}, echoes={}",
+                job.channel_id,
+                job.message_number,
+                report.events,
+                report.pages,
+                report.full,
+                report.stats.applied,
+                report.stats.rejected,
+                report.stats.dismissed,
+                report.stats.echoes,
+            );
+            Ok(())
+        }
+        Ok(SyncOutcome::UnknownChannel) => Ok(()),
+        Ok(SyncOutcome::Inactive(status)) => {
+            log::info!(
+                "channel {} is {}; not syncing",
+                job.channel_id,
+                status.as_str()
+            );
+            Ok(())
+        }
+        Err(e @ (SyncError::GrantRevoked | SyncError::NoCredentials | SyncError::CalendarGone)) => {
+            log::warn!("channel {}: {e}", job.channel_id);
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(JobError::Transient(
+            anyhow::Error::new(e).context(format!("syncing channel {}", job.channel_id)),
+        )),
+        Err(e) => Err(JobError::Permanent(
+            anyhow::Error::new(e).context(format!("syncing channel {}", job.channel_id)),
+        )),
+    }
 }

@@ -23,6 +23,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::{QueueConfig, RedisConfig};
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
+use crate::jobs::push_case_changes::PushCaseChanges;
 pub use store::{EnqueueOutcome, QueueDepth, RedisQueue};
 
 /// Why a job could not be recorded. Either way nothing is known to be stored, so the caller
@@ -54,6 +55,7 @@ pub fn connect(config: &RedisConfig) -> Result<ConnectionManager, redis::RedisEr
 #[derive(Clone)]
 pub struct JobQueue {
     calendar_changes: RedisQueue,
+    pushes: RedisQueue,
     dedup_ttl: Duration,
     conn: ConnectionManager,
 }
@@ -66,6 +68,7 @@ impl JobQueue {
                 &config.namespace,
                 ProcessCalendarChanges::QUEUE,
             ),
+            pushes: RedisQueue::new(conn.clone(), &config.namespace, PushCaseChanges::QUEUE),
             dedup_ttl: config.dedup_ttl,
             conn,
         }
@@ -87,6 +90,20 @@ impl JobQueue {
                 Some(&job.channel_id),
             )
             .await?)
+    }
+
+    /// Records a `PushCaseChanges` job for the user unless one is already waiting.
+    pub async fn enqueue_push(&self, user_id: uuid::Uuid) -> Result<EnqueueOutcome, QueueError> {
+        let payload = serde_json::to_string(&PushCaseChanges { user_id })?;
+        Ok(self
+            .pushes
+            .enqueue(&payload, None, Some(&user_id.to_string()))
+            .await?)
+    }
+
+    /// The `PushCaseChanges` queue itself.
+    pub fn pushes(&self) -> &RedisQueue {
+        &self.pushes
     }
 
     /// The `ProcessCalendarChanges` queue itself (depth, counters, inspection).

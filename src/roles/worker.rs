@@ -5,18 +5,26 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::config::{DatabaseConfig, QueueConfig, RedisConfig, WorkerConfig};
+use crate::config::{
+    CryptoConfig, DatabaseConfig, GoogleConfig, QueueConfig, RedisConfig, SyncConfig, WorkerConfig,
+};
 use crate::db::{Db, migrations};
+use crate::google::GoogleAccounts;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
-use crate::jobs::{self, JobContext, WorkerSettings};
+use crate::jobs::push_case_changes::PushCaseChanges;
+use crate::jobs::{self, JobContext, WorkerSettings, outbox_sweep};
 use crate::queue::backend::BackendSettings;
-use crate::queue::{self, RedisQueue};
+use crate::queue::{self, JobQueue, RedisQueue};
+use crate::sync::SyncContext;
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let mut db_config = DatabaseConfig::from_env()?;
     let redis_config = RedisConfig::from_env()?;
     let queue_config = QueueConfig::from_env()?;
     let worker_config = WorkerConfig::from_env()?;
+    let google_config = GoogleConfig::from_env()?;
+    let crypto = CryptoConfig::from_env()?;
+    let sync_config = SyncConfig::from_env()?;
     // Every running job may hold a connection at once.
     db_config.pool_size = db_config
         .pool_size
@@ -34,19 +42,80 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let result = runtime.block_on(async move {
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
-        let queue = RedisQueue::new(conn, &queue_config.namespace, ProcessCalendarChanges::QUEUE);
-        let settings = WorkerSettings {
-            backend: BackendSettings::new(&worker_config.name, &queue_config),
+        let google = GoogleAccounts::new(&google_config, db.clone(), crypto.cipher)?;
+        let ctx = Arc::new(JobContext {
+            db: db.clone(),
+            sync: SyncContext {
+                db: db.clone(),
+                google,
+                settings: sync_config.settings,
+            },
+            push_batch_cases: sync_config.push_batch_cases,
+        });
+        let settings = |suffix: &str| WorkerSettings {
+            backend: BackendSettings::new(
+                &format!("{}-{suffix}", worker_config.name),
+                &queue_config,
+            ),
             concurrency: worker_config.concurrency,
             shutdown_grace: worker_config.shutdown_grace,
         };
-        jobs::run_calendar_changes_worker(
-            Arc::new(JobContext { db }),
-            queue,
-            settings,
-            shutdown_signal(),
-        )
-        .await
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let calendar_changes = jobs::run_calendar_changes_worker(
+            ctx.clone(),
+            RedisQueue::new(
+                conn.clone(),
+                &queue_config.namespace,
+                ProcessCalendarChanges::QUEUE,
+            ),
+            settings("sync"),
+            stopped(),
+        );
+        let pushes = jobs::run_push_worker(
+            ctx.clone(),
+            RedisQueue::new(
+                conn.clone(),
+                &queue_config.namespace,
+                PushCaseChanges::QUEUE,
+            ),
+            settings("push"),
+            stopped(),
+        );
+        let sweep = outbox_sweep::run(
+            db.clone(),
+            JobQueue::new(conn, &queue_config),
+            sync_config.outbox_sweep_interval,
+            stopped(),
+        );
+        let stop_tx = Arc::new(stop_tx);
+        // Either worker ending on its own is a failure: everything else stops too, and the
+        // process exits non-zero for its supervisor.
+        let workers = {
+            let tx = stop_tx.clone();
+            async move {
+                let result = tokio::try_join!(calendar_changes, pushes).map(|_| ());
+                let _ = tx.send(true);
+                result
+            }
+        };
+        let signal = {
+            let (tx, already) = (stop_tx.clone(), stopped());
+            async move {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    () = already => {}
+                }
+                let _ = tx.send(true);
+            }
+        };
+        let (result, (), ()) = tokio::join!(workers, sweep, signal);
+        result
     });
     // A job cut off by the grace period may still sit in a blocking database call; do not
     // wait for it (its job is back in the queue and will run again).

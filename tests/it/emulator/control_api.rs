@@ -105,13 +105,14 @@ async fn requests_are_recorded_with_their_outcome() {
 async fn notification_log_records_each_attempt() {
     let h = start().await;
     let rx = Receiver::start().await;
+    // Scripted before the watch: the sync notification may arrive before the watch returns.
+    rx.respond_with(&[200, 503, 204]);
     h.call(
         Method::POST,
         "/calendars/primary/events/watch",
         Some(watch_body("logged", &rx.url)),
     )
     .await;
-    rx.respond_with(&[200, 503, 204]);
     h.insert(timed("x", 9)).await;
     let log = h
         .emu

@@ -48,7 +48,11 @@ impl TestApp {
 
     /// What a job handler gets.
     pub fn job_context(&self) -> JobContext {
-        JobContext { db: self.db.db() }
+        JobContext {
+            db: self.db.db(),
+            sync: super::google::offline_sync_context(&self.db),
+            push_batch_cases: 100,
+        }
     }
 
     /// Inserts a channel row for a new user; returns its channel id.

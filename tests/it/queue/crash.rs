@@ -26,6 +26,16 @@ fn spawn_worker(t: &TestApp, grace_secs: u32) -> Child {
         .env("WORKER_NAME", "child")
         .env("WORKER_SHUTDOWN_GRACE_SECS", grace_secs.to_string())
         .env("RUST_LOG", "warn")
+        // Google is not part of these tests: nothing listens there.
+        .env("GOOGLE_API_BASE_URL", "http://127.0.0.1:9/calendar/v3")
+        .env("GOOGLE_OAUTH_TOKEN_URL", "http://127.0.0.1:9/token")
+        .env("GOOGLE_CLIENT_ID", "test-client")
+        .env("GOOGLE_CLIENT_SECRET", "test-secret")
+        .env(
+            "TOKEN_ENCRYPTION_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .current_dir(std::env::temp_dir())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -1,0 +1,44 @@
+use std::time::Duration;
+
+use super::env::{ConfigError, var_parsed};
+use crate::sync::SyncSettings;
+
+/// How the worker syncs: page size and lease of inbound runs, and how the outbox is drained.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub settings: SyncSettings,
+    /// How often the worker looks for outbox rows whose push is due.
+    pub outbox_sweep_interval: Duration,
+    /// Cases one push job takes for a user; the rest wait for the next job.
+    pub push_batch_cases: i64,
+}
+
+impl SyncConfig {
+    /// Reads:
+    /// - `SYNC_PAGE_SIZE` (default 2500, Google's maximum `maxResults`)
+    /// - `SYNC_LEASE_SECS` (default 60): how long a run holds its channel between pages
+    /// - `SYNC_REQUEST_ATTEMPTS` (default 3): tries per Google request within one run
+    /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
+    /// - `PUSH_BATCH_CASES` (default 200)
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let page_size = var_parsed("SYNC_PAGE_SIZE", 2500u32)?;
+        if !(1..=2500).contains(&page_size) {
+            return Err(ConfigError::Invalid {
+                name: "SYNC_PAGE_SIZE",
+                reason: "must be between 1 and 2500".into(),
+            });
+        }
+        Ok(Self {
+            settings: SyncSettings {
+                page_size,
+                lease_ttl: Duration::from_secs(var_parsed("SYNC_LEASE_SECS", 60u64)?.max(5)),
+                request_attempts: var_parsed("SYNC_REQUEST_ATTEMPTS", 3u32)?.max(1),
+                ..SyncSettings::default()
+            },
+            outbox_sweep_interval: Duration::from_millis(
+                var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),
+            ),
+            push_batch_cases: var_parsed("PUSH_BATCH_CASES", 200i64)?.max(1),
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! `PushCaseChanges`: "this user's outbox has case changes for Google". Enqueued by the
+//! outbox sweep, coalesced per user. The outbox rows, not the job, are the durable record:
+//! a failed push backs its rows off (`available_at`) and the sweep enqueues the job again
+//! when they are due, so the job itself never needs the queue's retries.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{JobContext, JobError};
+use crate::outbound::{PushError, PushOutcome, push_user};
+
+/// The payload. Fields are only ever added, with `#[serde(default)]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushCaseChanges {
+    pub user_id: Uuid,
+}
+
+impl PushCaseChanges {
+    /// The queue's name in Redis.
+    pub const QUEUE: &'static str = "push_case_changes";
+}
+
+pub async fn run(ctx: &JobContext, job: &PushCaseChanges) -> Result<(), JobError> {
+    match push_user(&ctx.sync, job.user_id, ctx.push_batch_cases).await {
+        Ok(PushOutcome::Pushed(report)) => {
+            log::info!(
+                "pushed {} case(s) for user {}: {} inserted, {} patched, {} deleted, {} adopted, {} lost to Google{}",
+                report.cases,
+                job.user_id,
+                report.inserted,
+                report.patched,
+                report.deleted,
+                report.adopted,
+                report.google_won,
+                if report.more_pending {
+                    "; more waiting"
+                } else {
+                    ""
+                },
+            );
+            Ok(())
+        }
+        Ok(PushOutcome::Deferred) => {
+            log::info!(
+                "user {} must reconnect Google; their outbox waits",
+                job.user_id
+            );
+            Ok(())
+        }
+        Ok(PushOutcome::NoCalendar) => Ok(()),
+        Err(e @ (PushError::GrantRevoked | PushError::NoCredentials)) => {
+            log::warn!(
+                "user {}: {e}; their outbox waits for reconnection",
+                job.user_id
+            );
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => {
+            log::warn!(
+                "push for user {} will be retried when its outbox rows are due: {e}",
+                job.user_id
+            );
+            Ok(())
+        }
+        Err(e) => Err(JobError::Permanent(
+            anyhow::Error::new(e).context(format!("pushing case changes for user {}", job.user_id)),
+        )),
+    }
+}
