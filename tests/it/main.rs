@@ -10,6 +10,7 @@ mod google;
 mod helpers;
 mod ops;
 mod outbound;
+mod pipeline;
 mod queue;
 mod sync;
 mod webhook;

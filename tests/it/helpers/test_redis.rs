@@ -177,7 +177,7 @@ pub struct TestWorker {
 }
 
 impl TestWorker {
-    fn spawn<F, Fut>(run: F) -> Self
+    pub fn spawn<F, Fut>(run: F) -> Self
     where
         F: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
