@@ -61,6 +61,23 @@ pub enum CredentialsCommand {
 pub enum ChannelsCommand {
     /// List every channel: user, calendar, channel, expiry, last notification, status.
     List,
+    /// Watch a user's calendar: events.watch with WEBHOOK_PUBLIC_URL and the channel's token,
+    /// the channel row, then a full sync (watching first loses no change). Replaces and stops
+    /// the user's previous channel on that calendar.
+    Watch {
+        /// The user (perm_users.id); their Google credentials must be stored.
+        #[arg(long)]
+        user: uuid::Uuid,
+        /// The Google calendar id.
+        #[arg(long, default_value = "primary")]
+        calendar: String,
+    },
+    /// Stop a channel at Google (channels.stop), then delete its row.
+    Stop {
+        /// The channel id (as `channels list` shows it).
+        #[arg(long)]
+        channel: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -11,6 +11,7 @@ mod http;
 mod queue;
 mod redis;
 mod sync;
+mod watch;
 mod webhook;
 mod worker;
 
@@ -22,5 +23,6 @@ pub use http::HttpConfig;
 pub use queue::QueueConfig;
 pub use redis::RedisConfig;
 pub use sync::SyncConfig;
+pub use watch::WatchConfig;
 pub use webhook::WebhookConfig;
 pub use worker::{WorkerConfig, unique_name};

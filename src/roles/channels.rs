@@ -6,8 +6,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::cli::ChannelsCommand;
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, WatchConfig};
+use crate::db::Db;
 use crate::db::models::calendar_channel::{self, CalendarChannel};
+use crate::sync::SyncOutcome;
+use crate::sync::watch::{self, WatchTarget};
 
 pub fn run(command: ChannelsCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -19,7 +22,57 @@ pub fn run(command: ChannelsCommand) -> anyhow::Result<ExitCode> {
             print!("{}", render_table(&channels));
             Ok(ExitCode::SUCCESS)
         }
+        ChannelsCommand::Watch { user, calendar } => {
+            let watch_config = WatchConfig::from_env()?;
+            let token_for = super::context::channel_token_fn()?;
+            let db = connected_db()?;
+            let (ctx, _) = super::context::sync_context(&db)?;
+            let target = WatchTarget {
+                address: watch_config.notification_address(),
+                ttl: Some(watch_config.channel_ttl),
+            };
+            let (channel, outcome) = runtime()?.block_on(watch::watch_calendar(
+                &ctx, user, &calendar, &target, token_for,
+            ))?;
+            println!(
+                "watching calendar {calendar} of user {user} on channel {}",
+                channel.channel_id
+            );
+            if let SyncOutcome::Synced(report) = outcome {
+                println!(
+                    "first sync: {} event(s) in {} page(s), {} deadline change(s) applied",
+                    report.events, report.pages, report.stats.applied
+                );
+            }
+            print!("{}", render_table(std::slice::from_ref(&channel)));
+            Ok(ExitCode::SUCCESS)
+        }
+        ChannelsCommand::Stop { channel } => {
+            let db = connected_db()?;
+            let (ctx, _) = super::context::sync_context(&db)?;
+            if runtime()?.block_on(watch::stop_channel(&ctx, &channel))? {
+                println!("stopped channel {channel}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no channel {channel}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
     }
+}
+
+fn connected_db() -> anyhow::Result<Db> {
+    let db = Db::new(&DatabaseConfig::from_env()?);
+    let mut conn = db.checkout().context("connecting to PostgreSQL")?;
+    crate::db::migrations::ensure_current(&mut conn)?;
+    Ok(db)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// A plain-text table, one channel per line, columns padded to fit.

@@ -3,6 +3,7 @@
 
 mod bench;
 mod channels;
+mod context;
 mod credentials;
 mod emulator;
 mod migrate;

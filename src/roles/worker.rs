@@ -5,26 +5,21 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::config::{
-    CryptoConfig, DatabaseConfig, GoogleConfig, QueueConfig, RedisConfig, SyncConfig, WorkerConfig,
-};
+use crate::config::{DatabaseConfig, QueueConfig, RedisConfig, WatchConfig, WorkerConfig};
 use crate::db::{Db, migrations};
-use crate::google::GoogleAccounts;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
 use crate::jobs::{self, JobContext, WorkerSettings, outbox_sweep};
 use crate::queue::backend::BackendSettings;
 use crate::queue::{self, JobQueue, RedisQueue};
-use crate::sync::SyncContext;
+use crate::sync::renewal;
+use crate::sync::watch::WatchTarget;
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let mut db_config = DatabaseConfig::from_env()?;
     let redis_config = RedisConfig::from_env()?;
     let queue_config = QueueConfig::from_env()?;
     let worker_config = WorkerConfig::from_env()?;
-    let google_config = GoogleConfig::from_env()?;
-    let crypto = CryptoConfig::from_env()?;
-    let sync_config = SyncConfig::from_env()?;
     // Every running job may hold a connection at once.
     db_config.pool_size = db_config
         .pool_size
@@ -42,14 +37,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let result = runtime.block_on(async move {
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
-        let google = GoogleAccounts::new(&google_config, db.clone(), crypto.cipher)?;
+        let (sync, sync_config) = super::context::sync_context(&db)?;
+        let renewal = renewal_loop(sync.clone())?;
         let ctx = Arc::new(JobContext {
             db: db.clone(),
-            sync: SyncContext {
-                db: db.clone(),
-                google,
-                settings: sync_config.settings,
-            },
+            sync,
             push_batch_cases: sync_config.push_batch_cases,
         });
         let settings = |suffix: &str| WorkerSettings {
@@ -114,7 +106,15 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 let _ = tx.send(true);
             }
         };
-        let (result, (), ()) = tokio::join!(workers, sweep, signal);
+        let renewals = async {
+            if let Some(run) = renewal {
+                tokio::select! {
+                    () = run => {}
+                    () = stopped() => {}
+                }
+            }
+        };
+        let (result, (), (), ()) = tokio::join!(workers, sweep, signal, renewals);
         result
     });
     // A job cut off by the grace period may still sit in a blocking database call; do not
@@ -122,6 +122,45 @@ pub fn run() -> anyhow::Result<ExitCode> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The periodic channel renewal, or `None` (with a warning) when `WEBHOOK_PUBLIC_URL` is not
+/// set: a worker without it still syncs, but channels lapse after their lifetime.
+fn renewal_loop(
+    ctx: crate::sync::SyncContext,
+) -> anyhow::Result<Option<impl std::future::Future<Output = ()>>> {
+    let config = match WatchConfig::from_env() {
+        Ok(c) => c,
+        Err(crate::config::ConfigError::Missing(name)) => {
+            log::warn!(
+                "{name} is not set: channels will NOT be renewed and lapse when they expire"
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let token_for = super::context::channel_token_fn()?;
+    let target = WatchTarget {
+        address: config.notification_address(),
+        ttl: Some(config.channel_ttl),
+    };
+    Ok(Some(async move {
+        let mut ticker = tokio::time::interval(config.renewal_interval);
+        loop {
+            ticker.tick().await;
+            match renewal::renew_expiring(&ctx, config.renew_before, &target, &token_for).await {
+                Ok(r) if r.renewed + r.failed > 0 => {
+                    log::info!(
+                        "channel renewal: {} renewed, {} failed",
+                        r.renewed,
+                        r.failed
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("channel renewal pass failed: {e}"),
+            }
+        }
+    }))
 }
 
 /// Resolves on SIGTERM (how supervisors stop a process) or Ctrl-C.

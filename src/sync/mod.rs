@@ -10,6 +10,7 @@
 pub mod apply;
 mod engine;
 pub mod fetch;
+pub mod renewal;
 pub mod watch;
 
 use std::time::Duration;

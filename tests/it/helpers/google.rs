@@ -19,6 +19,8 @@ pub struct GoogleWorld {
     pub emu: Emulator,
     pub db: TestDb,
     pub cipher: TokenCipher,
+    /// The key behind `cipher` (for child processes: `TOKEN_ENCRYPTION_KEY`).
+    pub key: EncryptionKey,
     pub user_id: Uuid,
     pub google_user: TestUser,
     pub ctx: SyncContext,
@@ -32,7 +34,8 @@ impl GoogleWorld {
     pub async fn start_with(config: EmulatorConfig, settings: SyncSettings) -> Self {
         let emu = Emulator::start(config.clone()).await.unwrap();
         let db = TestDb::new();
-        let cipher = TokenCipher::new(1, EncryptionKey::random(), BTreeMap::new());
+        let key = EncryptionKey::random();
+        let cipher = TokenCipher::new(1, key.clone(), BTreeMap::new());
         let mut conn = db.conn();
         let user_id = insert_user(&mut conn);
         let google_user = emu
@@ -62,6 +65,7 @@ impl GoogleWorld {
             emu,
             db,
             cipher,
+            key,
             user_id,
             google_user,
             ctx,

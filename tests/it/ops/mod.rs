@@ -1,1 +1,2 @@
+mod channels_watch;
 mod commands;

@@ -1,0 +1,121 @@
+//! Channel renewal: Google's channels expire (7 days by default) and never renew
+//! themselves. A channel close to expiry is replaced by a new watch of the same calendar,
+//! which keeps the sync token (the first run is incremental) and stops the old channel.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::SyncContext;
+use super::watch::{WatchError, WatchTarget, watch_calendar};
+use crate::db::DbError;
+use crate::db::models::calendar_channel::{self, ChannelStatus};
+use crate::db::models::google_credential;
+use crate::google::GoogleError;
+use crate::google::session::SessionError;
+
+/// What one renewal pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RenewalReport {
+    pub renewed: usize,
+    pub failed: usize,
+}
+
+/// Renews every active channel expiring within `window`.
+pub async fn renew_expiring(
+    ctx: &SyncContext,
+    window: Duration,
+    target: &WatchTarget,
+    token_for: &(dyn Fn(&str) -> String + Sync),
+) -> Result<RenewalReport, DbError> {
+    let days = u32::try_from(window.as_secs().div_ceil(86_400)).unwrap_or(u32::MAX);
+    let cutoff_ms =
+        Utc::now().timestamp_millis() + i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let expiring = ctx
+        .db
+        .run(move |conn| {
+            Ok::<_, DbError>(calendar_channel::list_expiring_within(
+                conn,
+                days,
+                Utc::now(),
+            )?)
+        })
+        .await?;
+    let mut report = RenewalReport::default();
+    for channel in expiring
+        .into_iter()
+        .filter(|c| c.expiration_timestamp <= cutoff_ms)
+    {
+        match watch_calendar(
+            ctx,
+            channel.user_id,
+            &channel.calendar_id,
+            target,
+            token_for,
+        )
+        .await
+        {
+            Ok((renewed, _)) => {
+                log::info!(
+                    "renewed channel {} of calendar {} as {} (expires {})",
+                    channel.channel_id,
+                    channel.calendar_id,
+                    renewed.channel_id,
+                    renewed.expiration_timestamp
+                );
+                report.renewed += 1;
+            }
+            // The new channel exists; only its first sync failed (it will run on the next
+            // notification).
+            Err(WatchError::FirstSync(e)) => {
+                log::warn!(
+                    "renewed channel {} but its first sync failed: {e}",
+                    channel.channel_id
+                );
+                report.renewed += 1;
+            }
+            Err(e) => {
+                log::warn!("could not renew channel {}: {e}", channel.channel_id);
+                record_permanent_failure(ctx, &channel, &e).await?;
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// A calendar that is gone stops its channel; a revoked grant parks the user's channels.
+/// Anything else is left for the next pass.
+async fn record_permanent_failure(
+    ctx: &SyncContext,
+    channel: &calendar_channel::CalendarChannel,
+    error: &WatchError,
+) -> Result<(), DbError> {
+    let WatchError::Google(SessionError::Google(g)) = error else {
+        return Ok(());
+    };
+    let (id, user_id) = (channel.channel_id.clone(), channel.user_id);
+    match g {
+        GoogleError::NotFound => {
+            ctx.db
+                .run(move |conn| {
+                    Ok::<_, DbError>(
+                        calendar_channel::set_status(conn, &id, ChannelStatus::Stopped)
+                            .map(|_| ())?,
+                    )
+                })
+                .await
+        }
+        GoogleError::GrantRevoked => {
+            ctx.db
+                .run(move |conn| {
+                    google_credential::mark_revoked(conn, user_id)?;
+                    Ok::<_, DbError>(
+                        calendar_channel::mark_user_needs_reauth(conn, user_id).map(|_| ())?,
+                    )
+                })
+                .await
+        }
+        _ => Ok(()),
+    }
+}
