@@ -8,5 +8,6 @@ mod deadline;
 pub mod event_body;
 pub mod plan;
 pub mod push;
+pub mod unpublish;
 
 pub use push::{PushError, PushOutcome, PushReport, push_user};

@@ -17,6 +17,8 @@ use crate::db::models::calendar_channel::{
 };
 use crate::google::session::SessionError;
 use crate::google::{GoogleError, WatchParams, WatchRequest};
+use crate::outbound::PushError;
+use crate::outbound::unpublish::unpublish_calendar;
 
 /// Where notifications go and how long to ask Google to keep the channel.
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub enum WatchError {
     Db(#[from] DbError),
     #[error("the channel was created but its first sync failed: {0}")]
     FirstSync(#[from] SyncError),
+    #[error("could not remove the calendar's deadline events: {0}")]
+    Unpublish(PushError),
 }
 
 /// Watches `calendar_id` of `user_id` and runs the first sync. `token_for` gives the channel
@@ -91,7 +95,8 @@ pub async fn watch_calendar(
     Ok((channel, outcome))
 }
 
-/// Stops a channel at Google and deletes its row. Returns false when no such channel.
+/// Takes calsync's deadline events off the calendar, stops the channel at Google and
+/// deletes its row. Returns false when no such channel.
 ///
 /// A channel Google no longer knows (404), or a user whose grant is revoked, still has its
 /// row deleted: notifications that Google might still send then name an unknown channel and
@@ -105,6 +110,20 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
     else {
         return Ok(false);
     };
+    // The events go first: once the channel is stopped nothing keeps them right.
+    match unpublish_calendar(ctx, channel.user_id, &channel.calendar_id).await {
+        Ok(n) => log::info!(
+            "removed {n} deadline event(s) from calendar {}",
+            channel.calendar_id
+        ),
+        Err(PushError::GrantRevoked | PushError::NoCredentials) => {
+            log::warn!(
+                "cannot remove the events of calendar {}: no usable Google grant",
+                channel.calendar_id
+            );
+        }
+        Err(e) => return Err(WatchError::Unpublish(e)),
+    }
     let mut session = ctx.google.session(channel.user_id);
     match session
         .stop_channel(&channel.channel_id, &channel.resource_id)

@@ -6,12 +6,15 @@ use std::time::Duration;
 use base64::Engine;
 use calsync::channel_token;
 use calsync::db::models::calendar_channel as channels;
+use calsync::db::models::case_event_link as links;
+use calsync::domain::DeadlineKind;
 use calsync::emulator::EmulatorConfig;
 use calsync::sync::SyncSettings;
 use calsync::sync::renewal::renew_expiring;
 use calsync::sync::watch::{WatchTarget, watch_calendar};
 use tokio::process::Command;
 
+use crate::helpers::calendar_fixtures::linked_deadline;
 use crate::helpers::google::GoogleWorld;
 use crate::helpers::test_app::SECRET;
 
@@ -42,6 +45,11 @@ async fn calsync(w: &GoogleWorld, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn watch_creates_the_channel_at_google_and_in_the_table_then_stop_removes_both() {
     let w = GoogleWorld::start().await;
+    let deadline = linked_deadline(
+        &w,
+        DeadlineKind::RfeDue,
+        chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+    );
     let out = calsync(
         &w,
         &[
@@ -94,6 +102,20 @@ async fn watch_creates_the_channel_at_google_and_in_the_table_then_stop_removes_
             .unwrap()
             .is_none()
     );
+    // Events nothing keeps in sync any more are taken off the calendar.
+    assert_eq!(
+        w.emu.event(w.calendar(), &deadline.event_id).unwrap()["status"],
+        "cancelled"
+    );
+    let link = links::find_by_event(
+        &mut w.db.conn(),
+        w.user_id,
+        w.calendar(),
+        &deadline.event_id,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(link.removed);
     assert_eq!(w.count_requests("POST", "/channels/stop"), 1);
     let again = calsync(&w, &["channels", "stop", "--channel", &row.channel_id]).await;
     assert_eq!(again.status.code(), Some(1));
