@@ -11,6 +11,9 @@ pub struct SyncConfig {
     pub outbox_sweep_interval: Duration,
     /// Cases one push job takes for a user; the rest wait for the next job.
     pub push_batch_cases: i64,
+    /// How often every active channel is synced without a notification; `None` turns the
+    /// backstop off.
+    pub backstop_interval: Option<Duration>,
 }
 
 impl SyncConfig {
@@ -20,6 +23,7 @@ impl SyncConfig {
     /// - `SYNC_REQUEST_ATTEMPTS` (default 3): tries per Google request within one run
     /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
     /// - `PUSH_BATCH_CASES` (default 200)
+    /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
     pub fn from_env() -> Result<Self, ConfigError> {
         let page_size = var_parsed("SYNC_PAGE_SIZE", 2500u32)?;
         if !(1..=2500).contains(&page_size) {
@@ -39,6 +43,10 @@ impl SyncConfig {
                 var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),
             ),
             push_batch_cases: var_parsed("PUSH_BATCH_CASES", 200i64)?.max(1),
+            backstop_interval: match var_parsed("BACKSTOP_SYNC_INTERVAL_SECS", 900u64)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
         })
     }
 }

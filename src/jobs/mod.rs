@@ -2,6 +2,7 @@
 //! abort, and the worker wiring. One file per job type; HTTP code only enqueues (through
 //! `queue::JobQueue`).
 
+pub mod backstop;
 pub mod outbox_sweep;
 pub mod process_calendar_changes;
 pub mod push_case_changes;

@@ -19,7 +19,7 @@ pub struct ProcessCalendarChanges {
     /// `X-Goog-Resource-ID`.
     pub resource_id: String,
     /// `X-Goog-Message-Number` of the notification that created the job (later ones
-    /// coalesced into it may be higher).
+    /// coalesced into it may be higher); 0 for a backstop sync that no notification caused.
     pub message_number: i64,
     /// When calsync received that notification.
     pub received_at: DateTime<Utc>,
@@ -41,8 +41,12 @@ pub async fn run(ctx: &JobContext, job: &ProcessCalendarChanges) -> Result<(), J
     let known = ctx
         .db
         .run(move |conn| {
-            calendar_channel::record_notification(conn, &channel_id, number, at)
-                .map_err(DbError::from)
+            if number > 0 {
+                calendar_channel::record_notification(conn, &channel_id, number, at)
+            } else {
+                calendar_channel::find_by_channel_id(conn, &channel_id).map(|c| c.is_some())
+            }
+            .map_err(DbError::from)
         })
         .await
         .map_err(JobError::from_db)?;

@@ -92,6 +92,19 @@ impl JobQueue {
             .await?)
     }
 
+    /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop):
+    /// no dedup key, coalesced with a job already waiting for the channel.
+    pub async fn enqueue_backstop(
+        &self,
+        job: &ProcessCalendarChanges,
+    ) -> Result<EnqueueOutcome, QueueError> {
+        let payload = serde_json::to_string(job)?;
+        Ok(self
+            .calendar_changes
+            .enqueue(&payload, None, Some(&job.channel_id))
+            .await?)
+    }
+
     /// Records a `PushCaseChanges` job for the user unless one is already waiting.
     pub async fn enqueue_push(&self, user_id: uuid::Uuid) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(&PushCaseChanges { user_id })?;

@@ -9,7 +9,7 @@ use crate::config::{DatabaseConfig, QueueConfig, RedisConfig, WatchConfig, Worke
 use crate::db::{Db, migrations};
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
-use crate::jobs::{self, JobContext, WorkerSettings, outbox_sweep};
+use crate::jobs::{self, JobContext, WorkerSettings, backstop, outbox_sweep};
 use crate::queue::backend::BackendSettings;
 use crate::queue::{self, JobQueue, RedisQueue};
 use crate::sync::renewal;
@@ -79,12 +79,24 @@ pub fn run() -> anyhow::Result<ExitCode> {
             settings("push"),
             stopped(),
         );
+        let job_queue = JobQueue::new(conn, &queue_config);
         let sweep = outbox_sweep::run(
             db.clone(),
-            JobQueue::new(conn, &queue_config),
+            job_queue.clone(),
             sync_config.outbox_sweep_interval,
             stopped(),
         );
+        let backstop = {
+            let (db, stop) = (db.clone(), stopped());
+            async move {
+                if let Some(interval) = sync_config.backstop_interval {
+                    tokio::select! {
+                        () = backstop::run(db, job_queue, interval) => {}
+                        () = stop => {}
+                    }
+                }
+            }
+        };
         let stop_tx = Arc::new(stop_tx);
         // Either worker ending on its own is a failure: everything else stops too, and the
         // process exits non-zero for its supervisor.
@@ -114,7 +126,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        let (result, (), (), ()) = tokio::join!(workers, sweep, signal, renewals);
+        let (result, (), (), (), ()) = tokio::join!(workers, sweep, signal, renewals, backstop);
         result
     });
     // A job cut off by the grace period may still sit in a blocking database call; do not

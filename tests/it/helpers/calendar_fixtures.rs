@@ -1,8 +1,11 @@
 //! Deadlines that calsync has already put on the emulator's calendar: the event (with
 //! calsync's marker and deterministic id) and the link row, as the outbound push leaves them.
 
+use calsync::db::models::case;
 use calsync::db::models::case_event_link::{self as links, NewCaseEventLink};
+use calsync::db::schema::calendar_outbox;
 use calsync::domain::{DeadlineKind, EventMarker};
+use calsync::outbound::event_body::summary;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
@@ -31,20 +34,22 @@ pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> 
     .unwrap();
     let marker = EventMarker { case_id, kind };
     let event_id = marker.event_id(0);
+    let case = case::find(&mut conn, case_id).unwrap().unwrap();
+    let title = summary(kind, &case);
     let created = w
         .emu
         .user_create_event_json(
             w.calendar(),
             json!({
                 "id": event_id,
-                "summary": kind.label(),
+                "summary": title,
                 "start": {"date": date.to_string()},
                 "end": {"date": date.succ_opt().unwrap().to_string()},
                 "extendedProperties": {"private": marker.to_properties()},
             }),
         )
         .unwrap();
-    links::insert(
+    let link = links::insert(
         &mut conn,
         &NewCaseEventLink {
             case_id,
@@ -53,11 +58,23 @@ pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> 
             calendar_id: w.calendar(),
             google_event_id: &event_id,
             generation: 0,
-            etag: created["etag"].as_str(),
-            synced_date: Some(date),
+            etag: None,
+            synced_date: None,
         },
     )
     .unwrap();
+    links::record_push(
+        &mut conn,
+        link.id,
+        created["etag"].as_str().unwrap(),
+        date,
+        &title,
+    )
+    .unwrap();
+    // The push that wrote the event consumed the case's outbox rows.
+    diesel::delete(calendar_outbox::table.filter(calendar_outbox::case_id.eq(case_id)))
+        .execute(&mut conn)
+        .unwrap();
     LinkedDeadline {
         case_id,
         kind,

@@ -1,1 +1,2 @@
+mod backstop;
 mod smoke;
