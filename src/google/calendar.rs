@@ -5,7 +5,7 @@ use reqwest::{Method, RequestBuilder, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::{GoogleError, classify};
+use super::error::{GoogleError, classify, exchange};
 use super::types::{Event, EventsPage, WatchChannel};
 
 /// Parameters of events.list. Incremental and full syncs must send the same parameters apart
@@ -191,16 +191,7 @@ impl CalendarApi {
 
     /// Sends the request; a non-2xx answer becomes the classified error.
     async fn send(&self, request: RequestBuilder) -> Result<bytes::Bytes, GoogleError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| GoogleError::from_transport(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| GoogleError::from_transport(&e))?;
+        let (status, headers, body) = exchange(request).await?;
         if status.is_success() {
             Ok(body)
         } else {

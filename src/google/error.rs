@@ -152,6 +152,24 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GoogleE
     }
 }
 
+/// A sent request's answer, read whole: status, headers and body. A transport failure at any
+/// point (connect, timeout, broken body) is `Transient`.
+pub async fn exchange(
+    request: reqwest::RequestBuilder,
+) -> Result<(StatusCode, HeaderMap, bytes::Bytes), GoogleError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| GoogleError::from_transport(&e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| GoogleError::from_transport(&e))?;
+    Ok((status, headers, body))
+}
+
 /// `Retry-After` as a delay: either delta-seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();

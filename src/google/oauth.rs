@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::error::{GoogleError, retry_after};
+use super::error::{GoogleError, exchange, retry_after};
 
 /// An access token and when it stops working. `Debug` hides the token.
 #[derive(Clone)]
@@ -74,19 +74,7 @@ impl OAuthClient {
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.expose_secret()),
         ];
-        let response = self
-            .http
-            .post(&self.token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| GoogleError::from_transport(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| GoogleError::from_transport(&e))?;
+        let (status, headers, body) = exchange(self.http.post(&self.token_url).form(&form)).await?;
         if status.is_success() {
             let parsed: TokenResponse =
                 serde_json::from_slice(&body).map_err(|e| GoogleError::Decode(e.to_string()))?;
