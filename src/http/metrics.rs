@@ -72,32 +72,46 @@ impl Metrics {
     }
 }
 
+/// Job events the queue scripts count, per queue.
+const JOB_EVENTS: [&str; 9] = [
+    "enqueued",
+    "coalesced",
+    "duplicate",
+    "processed",
+    "retried",
+    "failed",
+    "redelivered",
+    "released",
+    "lease_lost",
+];
+
 /// `GET /metrics`, Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut out = state.metrics.encode();
-    let queue = state.queue.calendar_changes();
-    let name = queue.name();
-    let read =
-        async { Ok::<_, redis::RedisError>((queue.depth().await?, queue.counters().await?)) };
-    match tokio::time::timeout(Duration::from_secs(1), read).await {
-        Ok(Ok((depth, counters))) => {
-            let _ = writeln!(
-                out,
-                "# HELP calsync_queue_up Whether Redis answered this scrape."
-            );
-            let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up 1");
+    let queues = [state.queue.calendar_changes(), state.queue.pushes()];
+    let read = async {
+        let mut all = Vec::new();
+        for queue in queues {
+            all.push((queue.name(), queue.depth().await?, queue.counters().await?));
+        }
+        Ok::<_, redis::RedisError>(all)
+    };
+    let up = match tokio::time::timeout(Duration::from_secs(1), read).await {
+        Ok(Ok(all)) => {
             let _ = writeln!(out, "# HELP calsync_queue_depth Jobs per state.");
             let _ = writeln!(out, "# TYPE calsync_queue_depth gauge");
-            for (st, n) in [
-                ("ready", depth.ready),
-                ("delayed", depth.delayed),
-                ("inflight", depth.inflight),
-                ("dead", depth.dead),
-            ] {
-                let _ = writeln!(
-                    out,
-                    "calsync_queue_depth{{queue=\"{name}\",state=\"{st}\"}} {n}"
-                );
+            for (name, depth, _) in &all {
+                for (st, n) in [
+                    ("ready", depth.ready),
+                    ("delayed", depth.delayed),
+                    ("inflight", depth.inflight),
+                    ("dead", depth.dead),
+                ] {
+                    let _ = writeln!(
+                        out,
+                        "calsync_queue_depth{{queue=\"{name}\",state=\"{st}\"}} {n}"
+                    );
+                }
             }
             let _ = writeln!(
                 out,
@@ -105,31 +119,32 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                  duplicate, processed, retried, failed (dead), redelivered (lease expired), released."
             );
             let _ = writeln!(out, "# TYPE calsync_jobs_total counter");
-            for event in [
-                "enqueued",
-                "coalesced",
-                "duplicate",
-                "processed",
-                "retried",
-                "failed",
-                "redelivered",
-                "released",
-                "lease_lost",
-            ] {
-                let n = counters.get(event).copied().unwrap_or(0);
-                let _ = writeln!(
-                    out,
-                    "calsync_jobs_total{{queue=\"{name}\",event=\"{event}\"}} {n}"
-                );
+            for (name, _, counters) in &all {
+                for event in JOB_EVENTS {
+                    let n = counters.get(event).copied().unwrap_or(0);
+                    let _ = writeln!(
+                        out,
+                        "calsync_jobs_total{{queue=\"{name}\",event=\"{event}\"}} {n}"
+                    );
+                }
             }
+            1
         }
-        _ => {
-            let _ = writeln!(
-                out,
-                "# HELP calsync_queue_up Whether Redis answered this scrape."
-            );
-            let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up 0");
-        }
+        _ => 0,
+    };
+    let _ = writeln!(
+        out,
+        "# HELP calsync_queue_up Whether Redis answered this scrape."
+    );
+    let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up {up}");
+    let outbox = state
+        .db
+        .run(|conn| Ok::<_, crate::db::DbError>(crate::db::models::outbox::count_waiting(conn)?));
+    if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(1), outbox).await {
+        let _ = writeln!(
+            out,
+            "# HELP calsync_outbox_rows Case changes waiting to reach Google.\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {n}"
+        );
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

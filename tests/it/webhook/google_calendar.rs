@@ -344,6 +344,9 @@ async fn metrics_count_notifications_by_state_and_outcome() {
         r#"calsync_queue_depth{queue="process_calendar_changes",state="ready"} 1"#,
         r#"calsync_jobs_total{queue="process_calendar_changes",event="enqueued"} 1"#,
         r#"calsync_jobs_total{queue="process_calendar_changes",event="coalesced"} 1"#,
+        r#"calsync_queue_depth{queue="push_case_changes",state="ready"} 0"#,
+        "calsync_queue_up 1",
+        "calsync_outbox_rows 0",
     ] {
         assert!(body.contains(line), "missing {line}\n{body}");
     }
