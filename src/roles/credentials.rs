@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::cli::CredentialsCommand;
 use crate::config::{CryptoConfig, DatabaseConfig};
+use crate::db::models::calendar_channel::{self, ChannelStatus};
 use crate::db::models::google_credential;
 use crate::db::schema::perm_users;
 
@@ -38,6 +39,18 @@ pub fn run(command: CredentialsCommand) -> anyhow::Result<ExitCode> {
                 "stored Google credentials for user {user} (key version {})",
                 crypto.cipher.current_version()
             );
+            // Channels parked by a revoked grant are not trusted again by themselves: Google
+            // may have dropped them with the grant. A new watch resumes the sync (and the
+            // user's waiting outbox) from the stored sync token.
+            for channel in calendar_channel::list_all(&mut conn)?
+                .iter()
+                .filter(|c| c.user_id == user && c.status == ChannelStatus::NeedsReauth)
+            {
+                println!(
+                    "channel {} of calendar {} waits for re-authorisation: run `calsync channels watch --user {user} --calendar {}` to resume it",
+                    channel.channel_id, channel.calendar_id, channel.calendar_id
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

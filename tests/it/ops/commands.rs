@@ -139,3 +139,45 @@ fn channels_list_prints_a_readable_table() {
         assert!(row.contains(cell), "{cell} missing from {row}");
     }
 }
+
+#[test]
+fn reconnecting_a_parked_user_says_how_to_resume_their_channels() {
+    use calsync::db::models::calendar_channel::ChannelStatus;
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let user = insert_user(&mut conn);
+    calendar_channel::upsert(
+        &mut conn,
+        &NewCalendarChannel {
+            user_id: user,
+            calendar_id: "primary",
+            channel_id: "parked-channel",
+            resource_id: "r",
+            resource_uri: None,
+            sync_token: Some("t"),
+            expiration_timestamp: 1,
+        },
+    )
+    .unwrap();
+    calendar_channel::mark_user_needs_reauth(&mut conn, user).unwrap();
+    let out = calsync(
+        &db,
+        &EncryptionKey::random(),
+        &["credentials", "set", "--user", &user.to_string()],
+        "1//new\n",
+    );
+    assert!(out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("parked-channel") && printed.contains("channels watch"),
+        "{printed}"
+    );
+    let row = calendar_channel::find_by_channel_id(&mut conn, "parked-channel")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.status,
+        ChannelStatus::NeedsReauth,
+        "a new watch, not the token alone, resumes it"
+    );
+}
