@@ -1,1 +1,2 @@
+mod inbound;
 mod smoke;
