@@ -691,9 +691,26 @@ async fn a_notification_during_a_running_sync_of_the_channel_has_its_change_appl
 /// The key a child worker seals with: `TOKEN_ENCRYPTION_KEY` below (32 zero bytes).
 const CHILD_KEY_B64: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
-fn spawn_worker(p: &Pipeline) -> Child {
+/// A `calsync worker` child process, killed (SIGKILL) when dropped, so a failing test leaves
+/// no worker behind.
+struct ChildWorker(Child);
+
+impl ChildWorker {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ChildWorker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_worker(p: &Pipeline) -> ChildWorker {
     let config = EmulatorConfig::default();
-    Command::new(env!("CARGO_BIN_EXE_calsync"))
+    let child = Command::new(env!("CARGO_BIN_EXE_calsync"))
         .arg("worker")
         .env("DATABASE_URL", p.w.db.url())
         .env("REDIS_URL", p.redis.url())
@@ -714,7 +731,8 @@ fn spawn_worker(p: &Pipeline) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap()
+        .unwrap();
+    ChildWorker(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -758,8 +776,7 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
     })
     .await;
 
-    first.kill().unwrap(); // SIGKILL, mid-commit
-    first.wait().unwrap();
+    first.kill(); // SIGKILL, mid-commit
     release(lock);
     // The dead worker's transaction never commits.
     eventually(WITHIN, "the killed worker's backend to go", || async {
@@ -790,7 +807,6 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
     assert_eq!(from_old, 2);
     assert_eq!(p.redis.counter("redelivered").await, 1);
     assert_queue_drained(&p).await;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
     p.stop().await;
 }
