@@ -7,7 +7,9 @@
 //! - the date moved → the case takes it, unless the tracker changed that deadline after the
 //!   event's `updated` (then the tracker wins, the rejection is audited, and the outbound push
 //!   corrects the event);
-//! - events without a link → not ours: ignored.
+//! - events without a link → not ours: ignored;
+//! - a version older than the link's last record (listed before the outbound push wrote the
+//!   event, applied after the push recorded its etag) leaves the link's etag alone.
 
 use std::collections::BTreeSet;
 
@@ -80,6 +82,15 @@ fn names_other_deadline(event: &Event, link: &CaseEventLink) -> bool {
     }
 }
 
+/// Whether the link was recorded after this version of the event was made: the outbound push
+/// wrote the event (and recorded the new etag) after this listing was taken. Putting the
+/// listed etag back would make the push's next `If-Match` fail.
+fn older_than_link(event: &Event, link: &CaseEventLink) -> bool {
+    event
+        .updated
+        .is_some_and(|updated| updated < link.updated_at)
+}
+
 fn apply_one(
     conn: &mut PgConnection,
     event: &Event,
@@ -122,7 +133,9 @@ fn apply_one(
         stats.restored += 1;
     }
     if deadline.value == Some(date) {
-        links::record_write(conn, link.id, etag, date)?;
+        if !older_than_link(event, link) {
+            links::record_write(conn, link.id, etag, date)?;
+        }
         stats.unchanged += 1;
         return Ok(());
     }
@@ -139,7 +152,9 @@ fn apply_one(
     if tracker_wins(deadline.changed_at, event.updated) {
         sync_audit::insert(conn, &audit(AuditOutcome::Rejected))?;
         // Remember the version seen (the outbound push patches against it), not its date.
-        links::record_etag(conn, link.id, etag)?;
+        if !older_than_link(event, link) {
+            links::record_etag(conn, link.id, etag)?;
+        }
         stats.rejected += 1;
         return Ok(());
     }

@@ -1,2 +1,3 @@
 mod backstop;
+mod inbound;
 mod smoke;

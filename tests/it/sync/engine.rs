@@ -334,3 +334,112 @@ async fn two_racing_runs_apply_a_change_once() {
     );
     assert_eq!(deadline_of(&w, &d), Some(day(9)));
 }
+
+/// A run lists an event, the outbound push then writes that event and records its new etag,
+/// and the run commits after: the link must keep the push's etag. Putting the listed (older)
+/// one back would send the next push into a 412, and its conflict rule would audit calsync's
+/// own version as a change from Google that lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_meanwhile() {
+    let w = GoogleWorld::start().await;
+    let one = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
+    let two = linked_deadline(&w, DeadlineKind::RfiDue, day(2));
+    // A full listing comes in event id order: the run blocks on the first, the second is
+    // pushed while it waits.
+    let (blocker, pushed) = if one.event_id < two.event_id {
+        (one, two)
+    } else {
+        (two, one)
+    };
+    let channel_id = watch(&w).await;
+    let mut conn = w.db.conn();
+    // Only `pushed` waits for a push: its case is renamed, so its event needs a new title.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE cases SET employer_name = 'Renamed Robotics' WHERE id = '{}'",
+            pushed.case_id
+        )),
+        &mut conn,
+    )
+    .unwrap();
+    move_to(&w, &blocker.event_id, day(20));
+    w.emu.invalidate_sync_tokens(w.calendar()).unwrap();
+
+    let mut lock = w.db.conn();
+    for sql in [
+        "BEGIN".to_owned(),
+        format!(
+            "SELECT 1 FROM cases WHERE id = '{}' FOR UPDATE",
+            blocker.case_id
+        ),
+    ] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut lock).unwrap();
+    }
+    let (ctx, id) = (w.ctx.clone(), channel_id.clone());
+    let run = tokio::spawn(async move { sync_channel(&ctx, &id).await });
+    let started = std::time::Instant::now();
+    while lock_waiters(&mut conn) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run never blocked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let patches = w.count_requests("PATCH", "/events/");
+    calsync::outbound::push_user(&w.ctx, w.user_id, 100)
+        .await
+        .unwrap();
+    assert_eq!(w.count_requests("PATCH", "/events/"), patches + 1);
+    diesel::RunQueryDsl::execute(diesel::sql_query("ROLLBACK"), &mut lock).unwrap();
+    let outcome = run.await.unwrap().unwrap();
+    assert!(
+        matches!(&outcome, SyncOutcome::Synced(r) if r.full && r.stats.applied == 1),
+        "{outcome:?}"
+    );
+
+    let event = w.emu.event(w.calendar(), &pushed.event_id).unwrap();
+    let link = links::find_by_event(&mut conn, w.user_id, w.calendar(), &pushed.event_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.etag.as_deref(), event["etag"].as_str());
+    // So the tracker's next change is pushed at the first try, and nothing is audited.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE cases SET {} = '{}' WHERE id = '{}'",
+            pushed.kind.column(),
+            day(9),
+            pushed.case_id
+        )),
+        &mut conn,
+    )
+    .unwrap();
+    let patches = w.count_requests("PATCH", &pushed.event_id);
+    calsync::outbound::push_user(&w.ctx, w.user_id, 100)
+        .await
+        .unwrap();
+    assert_eq!(w.count_requests("PATCH", &pushed.event_id), patches + 1);
+    assert!(w.emu.requests().iter().all(|r| r.status != 412));
+    assert!(
+        sync_audit::list_for_case(&mut conn, pushed.case_id)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(deadline_of(&w, &pushed), Some(day(9)));
+}
+
+fn lock_waiters(conn: &mut diesel::PgConnection) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::RunQueryDsl::get_result::<N>(
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        ),
+        conn,
+    )
+    .unwrap()
+    .n
+}
