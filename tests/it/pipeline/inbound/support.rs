@@ -1,0 +1,211 @@
+//! Shared setup of the inbound pipeline tests.
+
+pub(super) use std::collections::BTreeMap;
+pub(super) use std::process::{Child, Command, Stdio};
+pub(super) use std::sync::Arc;
+pub(super) use std::time::Duration;
+
+pub(super) use calsync::config::unique_name;
+pub(super) use calsync::crypto::{EncryptionKey, TokenCipher};
+pub(super) use calsync::db::models::CredentialStatus;
+pub(super) use calsync::db::models::calendar_channel::{
+    self as channels, CalendarChannel, ChannelStatus,
+};
+pub(super) use calsync::db::models::case_event_link::{self as links, CaseEventLink};
+pub(super) use calsync::db::models::google_credential;
+pub(super) use calsync::db::models::sync_audit::{self, AuditEntry};
+pub(super) use calsync::domain::DeadlineKind;
+pub(super) use calsync::emulator::{
+    EmulatorConfig, EventTime, FaultKind, FaultRule, NotificationMode, RecordedRequest,
+};
+pub(super) use calsync::jobs::push_case_changes::PushCaseChanges;
+pub(super) use calsync::jobs::{self, WorkerSettings, outbox_sweep};
+pub(super) use calsync::queue::JobQueue;
+pub(super) use calsync::queue::backend::BackendSettings;
+pub(super) use calsync::sync::SyncSettings;
+pub(super) use chrono::{DateTime, NaiveDate, Utc};
+pub(super) use diesel::pg::PgConnection;
+pub(super) use diesel::prelude::*;
+pub(super) use diesel::sql_query;
+pub(super) use diesel::sql_types::BigInt;
+
+pub(super) use crate::helpers::calendar_fixtures::{LinkedDeadline, deadline_of, linked_deadline};
+pub(super) use crate::helpers::pipeline::{Pipeline, PipelineOptions};
+pub(super) use crate::helpers::test_redis::{TestWorker, eventually};
+
+pub(super) const WITHIN: Duration = Duration::from_secs(20);
+
+pub(super) fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2027, 9, d).unwrap()
+}
+
+pub(super) fn move_to(p: &Pipeline, d: &LinkedDeadline, date: NaiveDate) -> String {
+    let moved =
+        p.w.emu
+            .user_move_event(
+                p.w.calendar(),
+                &d.event_id,
+                &EventTime::Date(date),
+                &EventTime::Date(date.succ_opt().unwrap()),
+            )
+            .unwrap();
+    moved["etag"].as_str().unwrap().to_owned()
+}
+
+pub(super) fn audit(p: &Pipeline, d: &LinkedDeadline) -> Vec<AuditEntry> {
+    sync_audit::list_for_case(&mut p.w.db.conn(), d.case_id).unwrap()
+}
+
+pub(super) fn link(p: &Pipeline, d: &LinkedDeadline) -> CaseEventLink {
+    links::find_by_event(&mut p.w.db.conn(), p.w.user_id, p.w.calendar(), &d.event_id)
+        .unwrap()
+        .unwrap()
+}
+
+pub(super) fn channel(p: &Pipeline, channel_id: &str) -> CalendarChannel {
+    channels::find_by_channel_id(&mut p.w.db.conn(), channel_id)
+        .unwrap()
+        .unwrap()
+}
+
+pub(super) fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    sql_query(sql).get_result::<N>(conn).unwrap().n
+}
+
+/// events.list requests the emulator answered, in arrival order.
+pub(super) fn list_requests(p: &Pipeline) -> Vec<RecordedRequest> {
+    p.w.emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/events"))
+        .collect()
+}
+
+pub(super) fn param(r: &RecordedRequest, name: &str) -> Option<String> {
+    r.query_pairs()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Waits until nothing is moving: every notification is delivered, the outbox is drained,
+/// both queues are idle, and neither the emulator's records nor the queue counters change
+/// for 300 ms. Fixtures are created with an untitled link, so the outbound push re-titles
+/// their events (and the inbound sync then reads its own echo); tests start counting after
+/// that.
+pub(super) async fn quiet(p: &Pipeline) {
+    let pushes = p.redis.queue(PushCaseChanges::QUEUE);
+    let snapshot = || async {
+        let depth = p.redis.depth().await;
+        let push_depth = pushes.depth().await.unwrap();
+        let outbox = count(
+            &mut p.w.db.conn(),
+            "SELECT count(*) AS n FROM calendar_outbox",
+        );
+        // Every message the emulator numbered has been delivered (or dropped): none is
+        // still on its way to the webhook, about to become a job.
+        let notes = p.w.emu.notifications();
+        let delivered = p.w.emu.channels().iter().all(|c| {
+            c.last_message == 0
+                || notes
+                    .iter()
+                    .any(|n| n.channel_id == c.id && n.message_number == c.last_message)
+        });
+        let idle = delivered
+            && outbox == 0
+            && depth.ready + depth.delayed + depth.inflight == 0
+            && push_depth.ready + push_depth.delayed + push_depth.inflight == 0;
+        let activity = (
+            p.w.emu.requests().len(),
+            p.w.emu.notifications().len(),
+            p.redis.calendar_changes().counters().await.unwrap(),
+        );
+        (idle, activity)
+    };
+    eventually(WITHIN, "the pipeline to go quiet", || async {
+        let (idle, activity) = snapshot().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (idle_after, activity_after) = snapshot().await;
+        idle && idle_after && activity == activity_after
+    })
+    .await;
+}
+
+/// A pipeline whose workers start only after the calendar is watched: the first sync then
+/// runs alone, not beside the outbound push of the fixtures (the push re-titles their events
+/// while the first sync's listing still shows the old versions).
+pub(super) async fn paused() -> Pipeline {
+    Pipeline::start_with(PipelineOptions {
+        workers: false,
+        ..PipelineOptions::default()
+    })
+    .await
+}
+
+/// Starts the workers of a [`paused`] pipeline, as `Pipeline::start` would have.
+pub(super) fn resume(p: &mut Pipeline) {
+    let options = PipelineOptions::default();
+    p.start_workers(options.concurrency, options.sweep_interval);
+}
+
+/// No job went to the dead set and nothing is left in the queue.
+pub(super) async fn assert_queue_drained(p: &Pipeline) {
+    let depth = p.redis.depth().await;
+    assert_eq!(
+        (depth.ready, depth.delayed, depth.inflight, depth.dead),
+        (0, 0, 0, 0),
+        "{depth:?}"
+    );
+}
+
+pub(super) fn assert_applied_once(
+    p: &Pipeline,
+    d: &LinkedDeadline,
+    from: NaiveDate,
+    to: NaiveDate,
+) {
+    let rows = audit(p, d);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (
+            rows[0].outcome.as_str(),
+            rows[0].old_value,
+            rows[0].new_value
+        ),
+        ("applied", Some(from), Some(to))
+    );
+    assert_eq!(rows[0].field, d.kind.column());
+    assert_eq!(deadline_of(&p.w, d), Some(to));
+}
+
+/// Backends of this test's database waiting for a lock.
+pub(super) fn lock_waiters(p: &Pipeline) -> i64 {
+    count(
+        &mut p.w.db.conn(),
+        "SELECT count(*) AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+}
+
+/// Holds the case row's lock in a transaction of the test's own: a sync that changes the
+/// case blocks at its commit (after its listing) until `release`.
+pub(super) fn lock_case(p: &Pipeline, d: &LinkedDeadline) -> PgConnection {
+    let mut conn = p.w.db.conn();
+    sql_query("BEGIN").execute(&mut conn).unwrap();
+    sql_query(format!(
+        "SELECT 1 FROM cases WHERE id = '{}' FOR UPDATE",
+        d.case_id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    conn
+}
+
+pub(super) fn release(mut lock: PgConnection) {
+    sql_query("ROLLBACK").execute(&mut lock).unwrap();
+}
