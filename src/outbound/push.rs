@@ -27,7 +27,7 @@ pub struct PushReport {
     pub adopted: usize,
     /// 412 races that Google's later edit won (its date went to the case instead).
     pub google_won: usize,
-    /// More cases were waiting than one run takes.
+    /// The run took as many cases as one run may; more may be waiting.
     pub more_pending: bool,
 }
 
@@ -86,7 +86,12 @@ impl PushError {
     }
 }
 
-/// Pushes up to `batch` of a user's waiting cases.
+/// How long a push holds a case it claimed; a push that dies leaves the case to another after
+/// this. Far above what one case takes (at most nine deadlines, a few requests each).
+const CASE_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Pushes up to `batch` of a user's waiting cases, claiming them one at a time, so
+/// concurrent pushes for the same user share the work and never take the same case.
 pub async fn push_user(
     ctx: &SyncContext,
     user_id: Uuid,
@@ -106,19 +111,18 @@ pub async fn push_user(
             return Ok(PushOutcome::NoCalendar);
         }
     };
-    let mut pending = ctx
-        .db
-        .run(move |conn| Ok::<_, DbError>(outbox::pending_cases(conn, user_id, batch + 1)?))
-        .await?;
-    let mut report = PushReport {
-        more_pending: pending.len() as i64 > batch,
-        ..PushReport::default()
-    };
-    pending.truncate(usize::try_from(batch).unwrap_or(0));
+    let mut report = PushReport::default();
     let mut session = ctx.google.session(user_id);
-    for case in pending {
+    for _ in 0..batch {
+        let Some(case) = ctx
+            .db
+            .run(move |conn| Ok::<_, DbError>(outbox::claim_next_case(conn, user_id, CASE_LEASE)?))
+            .await?
+        else {
+            return Ok(PushOutcome::Pushed(report));
+        };
         if let Err(e) = push_case(ctx, &mut session, &calendar, user_id, &case, &mut report).await {
-            record_failure(&ctx.db, user_id, &e, report.cases).await;
+            record_failure(&ctx.db, user_id, case.case_id, &e, report.cases).await;
             return Err(e);
         }
         let (case_id, last_id) = (case.case_id, case.last_id);
@@ -127,6 +131,7 @@ pub async fn push_user(
             .await?;
         report.cases += 1;
     }
+    report.more_pending = true;
     Ok(PushOutcome::Pushed(report))
 }
 
@@ -169,7 +174,13 @@ async fn push_case(
 
 /// Keeps the outbox rows and says when to try again: a revoked grant parks the user's
 /// channels (their rows wait for reconnection); a retryable failure backs the rows off.
-async fn record_failure(db: &Db, user_id: Uuid, error: &PushError, attempts_hint: usize) {
+async fn record_failure(
+    db: &Db,
+    user_id: Uuid,
+    case_id: Uuid,
+    error: &PushError,
+    attempts_hint: usize,
+) {
     let reauth = matches!(error, PushError::GrantRevoked | PushError::NoCredentials);
     let revoked = matches!(error, PushError::GrantRevoked);
     let delay = match error {
@@ -192,7 +203,7 @@ async fn record_failure(db: &Db, user_id: Uuid, error: &PushError, attempts_hint
                 calendar_channel::mark_user_needs_reauth(conn, user_id)?;
             }
             if retryable {
-                outbox::defer(conn, user_id, delay)?;
+                outbox::defer(conn, user_id, Some(case_id), delay)?;
             }
             Ok::<_, DbError>(())
         })

@@ -1,1 +1,2 @@
+mod outbound;
 mod smoke;
