@@ -37,6 +37,9 @@ pub struct DeadlinePush<'a> {
 enum Step {
     Settled,
     Replan,
+    /// The case itself changed (Google's later edit was applied to it): what the event
+    /// should say must be read again, or the run would write the case's old value back.
+    CaseChanged,
 }
 
 pub async fn push_deadline(
@@ -44,16 +47,20 @@ pub async fn push_deadline(
     session: &mut UserSession,
     report: &mut PushReport,
 ) -> Result<(), PushError> {
-    let title = job.case.map(|c| summary(job.kind, c)).unwrap_or_default();
-    let wanted = job
-        .case
-        .filter(|c| c.user_id == job.user_id && c.is_open())
-        .and_then(|c| c.deadline(job.kind))
-        .map(|date| Wanted {
-            date,
-            summary: &title,
-        });
+    let mut case = job.case.cloned();
     for _ in 0..MAX_STEPS {
+        let title = case
+            .as_ref()
+            .map(|c| summary(job.kind, c))
+            .unwrap_or_default();
+        let wanted = case
+            .as_ref()
+            .filter(|c| c.user_id == job.user_id && c.is_open())
+            .and_then(|c| c.deadline(job.kind))
+            .map(|date| Wanted {
+                date,
+                summary: &title,
+            });
         let link = job.link().await?;
         let step = match (plan(wanted.as_ref(), link.as_ref()), &wanted, link) {
             (Action::Nothing, _, _) => Step::Settled,
@@ -64,8 +71,10 @@ pub async fn push_deadline(
             (Action::Delete, _, Some(link)) => job.delete(session, &link, report).await?,
             _ => Step::Settled, // the plan never asks to write without a deadline or a link
         };
-        if matches!(step, Step::Settled) {
-            return Ok(());
+        match step {
+            Step::Settled => return Ok(()),
+            Step::Replan => {}
+            Step::CaseChanged => case = job.reload_case().await?,
         }
     }
     Err(PushError::Unsettled(job.kind))
@@ -77,6 +86,12 @@ impl DeadlinePush<'_> {
             case_id: self.case_id,
             kind: self.kind,
         }
+    }
+
+    async fn reload_case(&self) -> Result<Option<Case>, PushError> {
+        let case_id = self.case_id;
+        self.db(move |conn| crate::db::models::case::find(conn, case_id))
+            .await
     }
 
     async fn link(&self) -> Result<Option<CaseEventLink>, PushError> {
@@ -230,7 +245,7 @@ impl DeadlinePush<'_> {
                 })
                 .await?;
             report.google_won += 1;
-            return Ok(Step::Replan);
+            return Ok(Step::CaseChanged);
         }
         let audit_value = event_date(&current);
         let (etag, event_id) = (current.etag.clone(), link.google_event_id.clone());

@@ -2,12 +2,13 @@
 //! sweep → Redis → push worker → the Google emulator, asserted on the emulator's events and
 //! requests, the link rows, the outbox and the audit table.
 
+mod conflicts;
 mod lifecycle;
 
 use std::time::Duration;
 
 use calsync::db::models::case_event_link::{self as links, CaseEventLink};
-use calsync::db::schema::{calendar_outbox, cases};
+use calsync::db::schema::{calendar_outbox, calendar_sync_audit, cases};
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::emulator::RecordedRequest;
 use chrono::NaiveDate;
@@ -67,6 +68,23 @@ pub fn set_deadline(
     .unwrap();
 }
 
+/// The case's current value of a deadline.
+pub fn deadline(conn: &mut PgConnection, case: Uuid, kind: DeadlineKind) -> Option<NaiveDate> {
+    #[derive(QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = Nullable<Date>)]
+        value: Option<NaiveDate>,
+    }
+    diesel::sql_query(format!(
+        "SELECT {} AS value FROM cases WHERE id = $1",
+        kind.column()
+    ))
+    .bind::<SqlUuid, _>(case)
+    .get_result::<Value>(conn)
+    .unwrap()
+    .value
+}
+
 pub fn outbox_len(conn: &mut PgConnection) -> i64 {
     calendar_outbox::table.count().get_result(conn).unwrap()
 }
@@ -77,6 +95,24 @@ pub fn link(conn: &mut PgConnection, case: Uuid, kind: DeadlineKind) -> CaseEven
         .into_iter()
         .find(|l| l.deadline_kind == kind.column())
         .unwrap_or_else(|| panic!("no link for {kind} of case {case}"))
+}
+
+/// (field, old, new, outcome) of every audit row of a case, oldest first.
+pub fn audit(
+    conn: &mut PgConnection,
+    case: Uuid,
+) -> Vec<(String, Option<NaiveDate>, Option<NaiveDate>, String)> {
+    calendar_sync_audit::table
+        .filter(calendar_sync_audit::case_id.eq(case))
+        .order(calendar_sync_audit::id)
+        .select((
+            calendar_sync_audit::field,
+            calendar_sync_audit::old_value,
+            calendar_sync_audit::new_value,
+            calendar_sync_audit::outcome,
+        ))
+        .load(conn)
+        .unwrap()
 }
 
 pub fn is_live(event: &Value) -> bool {
@@ -196,4 +232,21 @@ pub async fn settle(p: &Pipeline, what: &str, check: impl Fn() -> bool) {
         async move { done }
     })
     .await;
+}
+
+/// Waits until the emulator has seen no request for `quiet` (nothing more is coming).
+pub async fn quiesce(p: &Pipeline, quiet: Duration) {
+    let mut last = p.w.emu.requests().len();
+    let mut since = std::time::Instant::now();
+    let start = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = p.w.emu.requests().len();
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+        assert!(start.elapsed() < SETTLE, "Google requests never stopped");
+    }
 }
