@@ -15,6 +15,7 @@ use crate::db::DbError;
 use crate::db::models::calendar_channel::{
     self, CalendarChannel, NewCalendarChannel, generate_channel_id,
 };
+use crate::db::models::{case, outbox};
 use crate::google::session::SessionError;
 use crate::google::{GoogleError, WatchParams, WatchRequest};
 
@@ -38,7 +39,8 @@ pub enum WatchError {
     FirstSync(#[from] SyncError),
 }
 
-/// Watches `calendar_id` of `user_id` and runs the first sync. `token_for` gives the channel
+/// Watches `calendar_id` of `user_id`, runs the first sync and queues the user's open cases
+/// for the outbound push. `token_for` gives the channel
 /// token Google will echo in every notification for a channel id.
 pub async fn watch_calendar(
     ctx: &SyncContext,
@@ -88,6 +90,15 @@ pub async fn watch_calendar(
         stop_at_google(&mut session, &old.channel_id, &old.resource_id).await;
     }
     let outcome = sync_channel(ctx, &channel.channel_id).await?;
+    // The calendar gets every deadline of the user's open cases: their outbox rows were
+    // dropped while no calendar was watched. Queued after the first sync, so the push sees
+    // the links that sync reconciled; the outbox sweep picks them up.
+    ctx.db
+        .run(move |conn| {
+            let open = case::open_case_ids(conn, user_id)?;
+            Ok::<_, DbError>(outbox::enqueue_cases(conn, user_id, &open)?)
+        })
+        .await?;
     Ok((channel, outcome))
 }
 

@@ -1,6 +1,6 @@
 //! Deadlines reach Google and follow the case: created, moved, cleared, closed, deleted; many
-//! at once; written while no worker runs; and an insert whose answer was lost is adopted,
-//! not duplicated.
+//! at once; written while no worker runs; pushed when a calendar is first watched; and an
+//! insert whose answer was lost is adopted, not duplicated.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -258,6 +258,38 @@ async fn rows_written_while_no_worker_runs_are_pushed_once_workers_start() {
             0,
         );
     }
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn watching_a_calendar_pushes_the_users_open_cases() {
+    let p = Pipeline::start().await;
+    let mut conn = p.w.db.conn();
+    let open = insert_case_with(&mut conn, p.w.user_id, "Open Case", &[(RfiDue, day(10, 1))]);
+    let closed = insert_case_with(
+        &mut conn,
+        p.w.user_id,
+        "Closed Case",
+        &[(RfiDue, day(10, 2))],
+    );
+    diesel::sql_query("UPDATE cases SET closed_at = now() WHERE id = $1")
+        .bind::<SqlUuid, _>(closed)
+        .execute(&mut conn)
+        .unwrap();
+    settle(&p, "rows without a calendar to be dropped", || true).await;
+    assert!(event_writes(&p).is_empty());
+
+    p.watch().await;
+    settle(&p, "the open case's event", || live_event_count(&p) == 1).await;
+    assert_deadline_event(
+        &event_of(&p, open, RfiDue).unwrap(),
+        open,
+        RfiDue,
+        day(10, 1),
+        "Open Case",
+        0,
+    );
+    assert!(live_events_of(&p, closed).is_empty());
     p.stop().await;
 }
 
