@@ -2,6 +2,8 @@
 //! brought in line with the case (insert, patch with If-Match, or delete), and the case's
 //! outbox rows are removed only once all of that succeeded.
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::deadline::{DeadlinePush, push_deadline};
@@ -88,7 +90,7 @@ impl PushError {
 
 /// How long a push holds a case it claimed; a push that dies leaves the case to another after
 /// this. Far above what one case takes (at most nine deadlines, a few requests each).
-const CASE_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+const CASE_LEASE: Duration = Duration::from_secs(120);
 
 /// Pushes up to `batch` of a user's waiting cases, claiming them one at a time, so
 /// concurrent pushes for the same user share the work and never take the same case.
@@ -122,7 +124,7 @@ pub async fn push_user(
             return Ok(PushOutcome::Pushed(report));
         };
         if let Err(e) = push_case(ctx, &mut session, &calendar, user_id, &case, &mut report).await {
-            record_failure(&ctx.db, user_id, case.case_id, &e, report.cases).await;
+            record_failure(&ctx.db, user_id, case.case_id, &e).await;
             return Err(e);
         }
         let (case_id, last_id) = (case.case_id, case.last_id);
@@ -172,26 +174,20 @@ async fn push_case(
     Ok(())
 }
 
+/// Longest back-off of a failed case (rate limits with Retry-After excepted).
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
 /// Keeps the outbox rows and says when to try again: a revoked grant parks the user's
-/// channels (their rows wait for reconnection); a retryable failure backs the rows off.
-async fn record_failure(
-    db: &Db,
-    user_id: Uuid,
-    case_id: Uuid,
-    error: &PushError,
-    attempts_hint: usize,
-) {
+/// channels (their rows wait for reconnection); a retryable failure backs the rows off,
+/// exponentially in the failed case's attempts (as Google asks), or as Retry-After says.
+async fn record_failure(db: &Db, user_id: Uuid, case_id: Uuid, error: &PushError) {
     let reauth = matches!(error, PushError::GrantRevoked | PushError::NoCredentials);
     let revoked = matches!(error, PushError::GrantRevoked);
-    let delay = match error {
+    let retry_after = match error {
         PushError::Google(GoogleError::RateLimited {
             retry_after: Some(d),
-        }) => *d,
-        _ => backoff(
-            std::time::Duration::from_secs(1),
-            u32::try_from(attempts_hint).unwrap_or(0) + 1,
-        )
-        .max(std::time::Duration::from_millis(200)),
+        }) => Some(*d),
+        _ => None,
     };
     let retryable = error.is_retryable();
     let result = db
@@ -203,6 +199,14 @@ async fn record_failure(
                 calendar_channel::mark_user_needs_reauth(conn, user_id)?;
             }
             if retryable {
+                let attempts = outbox::attempts(conn, user_id, case_id)?;
+                let delay = retry_after.unwrap_or_else(|| {
+                    backoff(
+                        Duration::from_secs(1),
+                        u32::try_from(attempts).unwrap_or(0) + 1,
+                    )
+                    .clamp(Duration::from_millis(200), MAX_BACKOFF)
+                });
                 outbox::defer(conn, user_id, Some(case_id), delay)?;
             }
             Ok::<_, DbError>(())

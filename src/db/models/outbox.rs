@@ -117,6 +117,16 @@ pub fn defer(
     .execute(conn)
 }
 
+/// How many times the push of a user's case has failed so far (its rows' highest count).
+pub fn attempts(conn: &mut PgConnection, user_id: Uuid, case_id: Uuid) -> QueryResult<i32> {
+    dsl::calendar_outbox
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::case_id.eq(case_id))
+        .select(diesel::dsl::max(dsl::attempts))
+        .first::<Option<i32>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
 /// Drops a user's rows (they have no calendar to push to).
 pub fn discard_for_user(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<usize> {
     diesel::delete(dsl::calendar_outbox.filter(dsl::user_id.eq(user_id))).execute(conn)

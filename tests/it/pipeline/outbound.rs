@@ -3,6 +3,7 @@
 //! requests, the link rows, the outbox and the audit table.
 
 mod conflicts;
+mod failures;
 mod lifecycle;
 
 use std::time::Duration;
