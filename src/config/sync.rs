@@ -11,6 +11,8 @@ pub struct SyncConfig {
     pub outbox_sweep_interval: Duration,
     /// Cases one push job takes for a user; the rest wait for the next job.
     pub push_batch_cases: i64,
+    /// Google quota units a user's pushes may use per minute; `None` (0) does not pace.
+    pub push_requests_per_minute: Option<u32>,
 }
 
 impl SyncConfig {
@@ -20,6 +22,8 @@ impl SyncConfig {
     /// - `SYNC_REQUEST_ATTEMPTS` (default 3): tries per Google request within one run
     /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
     /// - `PUSH_BATCH_CASES` (default 200)
+    /// - `PUSH_REQUESTS_PER_MINUTE` (default 540: 90% of Google's documented 600 per user,
+    ///   leaving room for the user's inbound syncs, which are not paced; 0 turns pacing off)
     pub fn from_env() -> Result<Self, ConfigError> {
         let page_size = var_parsed("SYNC_PAGE_SIZE", 2500u32)?;
         if !(1..=2500).contains(&page_size) {
@@ -39,6 +43,8 @@ impl SyncConfig {
                 var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),
             ),
             push_batch_cases: var_parsed("PUSH_BATCH_CASES", 200i64)?.max(1),
+            push_requests_per_minute: Some(var_parsed("PUSH_REQUESTS_PER_MINUTE", 540u32)?)
+                .filter(|n| *n > 0),
         })
     }
 }

@@ -7,6 +7,7 @@ use diesel::Connection;
 use uuid::Uuid;
 
 use super::event_body::{changes, new_event, summary};
+use super::pacing::{Cost, Pacer};
 use super::plan::{Action, Wanted, plan};
 use super::push::{PushError, PushReport};
 use crate::db::DbError;
@@ -26,6 +27,7 @@ const MAX_STEPS: usize = 4;
 /// Which deadline, of which case, on which calendar.
 pub struct DeadlinePush<'a> {
     pub ctx: &'a SyncContext,
+    pub pacer: &'a Pacer,
     pub calendar: &'a str,
     pub user_id: Uuid,
     pub case_id: Uuid,
@@ -88,6 +90,10 @@ impl DeadlinePush<'_> {
         }
     }
 
+    async fn pace(&self, cost: Cost) {
+        self.pacer.acquire(self.user_id, cost).await;
+    }
+
     async fn reload_case(&self) -> Result<Option<Case>, PushError> {
         let case_id = self.case_id;
         self.db(move |conn| crate::db::models::case::find(conn, case_id))
@@ -120,6 +126,7 @@ impl DeadlinePush<'_> {
             .event_id(u32::try_from(generation).unwrap_or(0));
         let link_id = self.prepare_link(link, generation, &event_id).await?;
         let body = new_event(self.marker(), &event_id, wanted.date, wanted.summary);
+        self.pace(Cost::Call).await;
         match session.insert_event(self.calendar, &body).await {
             Ok(created) => {
                 self.record(link_id, &created, wanted).await?;
@@ -127,6 +134,7 @@ impl DeadlinePush<'_> {
                 Ok(Step::Settled)
             }
             Err(SessionError::Google(GoogleError::Duplicate)) => {
+                self.pace(Cost::Call).await;
                 let existing = session.get_event(self.calendar, &event_id).await?;
                 if existing.is_cancelled() {
                     let next = self
@@ -144,6 +152,7 @@ impl DeadlinePush<'_> {
                     existing
                 } else {
                     let etag = existing.etag.clone();
+                    self.pace(Cost::Patch).await;
                     session
                         .patch_event(
                             self.calendar,
@@ -172,6 +181,7 @@ impl DeadlinePush<'_> {
         report: &mut PushReport,
     ) -> Result<Step, PushError> {
         let body = changes(wanted.date, wanted.summary);
+        self.pace(Cost::Patch).await;
         match session
             .patch_event(
                 self.calendar,
@@ -187,6 +197,7 @@ impl DeadlinePush<'_> {
                 Ok(Step::Settled)
             }
             Err(SessionError::Google(GoogleError::PreconditionFailed)) => {
+                self.pace(Cost::Call).await;
                 let current = session
                     .get_event(self.calendar, &link.google_event_id)
                     .await?;
@@ -202,6 +213,7 @@ impl DeadlinePush<'_> {
             )) => {
                 // Deleted in Google before the inbound sync told us (writes to a deleted
                 // event are refused): treat it as the user's dismissal.
+                self.pace(Cost::Call).await;
                 let current = session
                     .get_event(self.calendar, &link.google_event_id)
                     .await;
@@ -271,6 +283,7 @@ impl DeadlinePush<'_> {
             )
         })
         .await?;
+        self.pace(Cost::Patch).await;
         match session
             .patch_event(
                 self.calendar,
@@ -296,6 +309,7 @@ impl DeadlinePush<'_> {
         link: &CaseEventLink,
         report: &mut PushReport,
     ) -> Result<Step, PushError> {
+        self.pace(Cost::Call).await;
         match session
             .delete_event(self.calendar, &link.google_event_id, None)
             .await

@@ -6,7 +6,9 @@
 
 mod deadline;
 pub mod event_body;
+pub mod pacing;
 pub mod plan;
 pub mod push;
 
+pub use pacing::Pacer;
 pub use push::{PushError, PushOutcome, PushReport, push_user};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::deadline::{DeadlinePush, push_deadline};
+use super::pacing::{Cost, Pacer};
 use crate::crypto::CryptoError;
 use crate::db::models::calendar_channel::{self, ChannelStatus};
 use crate::db::models::outbox::{self, PendingCase};
@@ -96,6 +97,7 @@ const CASE_LEASE: Duration = Duration::from_secs(120);
 /// concurrent pushes for the same user share the work and never take the same case.
 pub async fn push_user(
     ctx: &SyncContext,
+    pacer: &Pacer,
     user_id: Uuid,
     batch: i64,
 ) -> Result<PushOutcome, PushError> {
@@ -123,7 +125,17 @@ pub async fn push_user(
         else {
             return Ok(PushOutcome::Pushed(report));
         };
-        if let Err(e) = push_case(ctx, &mut session, &calendar, user_id, &case, &mut report).await {
+        if let Err(e) = push_case(
+            ctx,
+            pacer,
+            &mut session,
+            &calendar,
+            user_id,
+            &case,
+            &mut report,
+        )
+        .await
+        {
             record_failure(&ctx.db, user_id, case.case_id, &e).await;
             return Err(e);
         }
@@ -139,6 +151,7 @@ pub async fn push_user(
 
 async fn push_case(
     ctx: &SyncContext,
+    pacer: &Pacer,
     session: &mut UserSession,
     calendar: &str,
     user_id: Uuid,
@@ -146,6 +159,7 @@ async fn push_case(
     report: &mut PushReport,
 ) -> Result<(), PushError> {
     for orphan in pending.orphaned_events() {
+        pacer.acquire(user_id, Cost::Call).await;
         match session
             .delete_event(&orphan.calendar_id, &orphan.event_id, None)
             .await
@@ -163,6 +177,7 @@ async fn push_case(
     for kind in DeadlineKind::ALL {
         let job = DeadlinePush {
             ctx,
+            pacer,
             calendar,
             user_id,
             case_id,

@@ -13,6 +13,7 @@ use crate::google::GoogleAccounts;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
 use crate::jobs::{self, JobContext, WorkerSettings, outbox_sweep};
+use crate::outbound::Pacer;
 use crate::queue::backend::BackendSettings;
 use crate::queue::{self, JobQueue, RedisQueue};
 use crate::sync::SyncContext;
@@ -51,6 +52,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 settings: sync_config.settings,
             },
             push_batch_cases: sync_config.push_batch_cases,
+            push_pacer: Pacer::per_minute(sync_config.push_requests_per_minute),
         });
         let settings = |suffix: &str| WorkerSettings {
             backend: BackendSettings::new(

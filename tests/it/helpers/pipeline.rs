@@ -99,6 +99,8 @@ impl Pipeline {
             db: self.w.db.db(),
             sync: self.w.ctx.clone(),
             push_batch_cases: 200,
+            // As the worker runs by default: 90% of Google's per-user quota.
+            push_pacer: calsync::outbound::Pacer::per_minute(Some(540)),
         }
     }
 
