@@ -11,7 +11,7 @@ use super::pacing::{Cost, Pacer};
 use crate::crypto::CryptoError;
 use crate::db::models::calendar_channel::{self, ChannelStatus};
 use crate::db::models::outbox::{self, PendingCase};
-use crate::db::models::{case, google_credential};
+use crate::db::models::{case, case_event_link, google_credential};
 use crate::db::{Db, DbError};
 use crate::domain::DeadlineKind;
 use crate::google::session::SessionError;
@@ -40,7 +40,8 @@ pub enum PushOutcome {
     Pushed(PushReport),
     /// The user must reconnect Google; the outbox waits.
     Deferred,
-    /// The user watches no calendar (or it is gone): nothing to push to; rows dropped.
+    /// The user watches no calendar (or it is gone): the cases' events left on calendars
+    /// were removed; nothing is inserted.
     NoCalendar,
 }
 
@@ -105,15 +106,11 @@ pub async fn push_user(
         .db
         .run(move |conn| Ok::<_, DbError>(calendar_channel::push_target(conn, user_id)?))
         .await?;
+    // Without an active calendar, the cases' events left on calendars are still removed.
     let calendar = match target {
-        Some(c) if c.status == ChannelStatus::Active => c.calendar_id,
+        Some(c) if c.status == ChannelStatus::Active => Some(c.calendar_id),
         Some(c) if c.status == ChannelStatus::NeedsReauth => return Ok(PushOutcome::Deferred),
-        _ => {
-            ctx.db
-                .run(move |conn| Ok::<_, DbError>(outbox::discard_for_user(conn, user_id)?))
-                .await?;
-            return Ok(PushOutcome::NoCalendar);
-        }
+        _ => None,
     };
     let mut report = PushReport::default();
     let mut session = ctx.google.session(user_id);
@@ -123,13 +120,16 @@ pub async fn push_user(
             .run(move |conn| Ok::<_, DbError>(outbox::claim_next_case(conn, user_id, CASE_LEASE)?))
             .await?
         else {
-            return Ok(PushOutcome::Pushed(report));
+            return Ok(match calendar {
+                Some(_) => PushOutcome::Pushed(report),
+                None => PushOutcome::NoCalendar,
+            });
         };
         if let Err(e) = push_case(
             ctx,
             pacer,
             &mut session,
-            &calendar,
+            calendar.as_deref(),
             user_id,
             &case,
             &mut report,
@@ -146,6 +146,9 @@ pub async fn push_user(
         report.cases += 1;
     }
     report.more_pending = true;
+    if calendar.is_none() {
+        return Ok(PushOutcome::NoCalendar);
+    }
     Ok(PushOutcome::Pushed(report))
 }
 
@@ -153,7 +156,7 @@ async fn push_case(
     ctx: &SyncContext,
     pacer: &Pacer,
     session: &mut UserSession,
-    calendar: &str,
+    calendar: Option<&str>,
     user_id: Uuid,
     pending: &PendingCase,
     report: &mut PushReport,
@@ -170,6 +173,39 @@ async fn push_case(
         }
     }
     let case_id = pending.case_id;
+    // Events on a calendar that is no longer the target (its channel was stopped, or
+    // another calendar is watched now) go.
+    let target = calendar.map(str::to_owned);
+    let elsewhere = ctx
+        .db
+        .run(move |conn| {
+            Ok::<_, DbError>(
+                case_event_link::list_for_case(conn, case_id)?
+                    .into_iter()
+                    .filter(|l| Some(&l.calendar_id) != target.as_ref())
+                    .filter(|l| l.user_id == user_id && !l.removed && !l.dismissed)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await?;
+    for link in elsewhere {
+        pacer.acquire(user_id, Cost::Call).await;
+        match session
+            .delete_event(&link.calendar_id, &link.google_event_id, None)
+            .await
+        {
+            Ok(()) => report.deleted += 1,
+            Err(SessionError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let link_id = link.id;
+        ctx.db
+            .run(move |conn| Ok::<_, DbError>(case_event_link::mark_removed(conn, link_id)?))
+            .await?;
+    }
+    let Some(calendar) = calendar else {
+        return Ok(());
+    };
     let case = ctx
         .db
         .run(move |conn| Ok::<_, DbError>(case::find(conn, case_id)?))

@@ -127,11 +127,6 @@ pub fn attempts(conn: &mut PgConnection, user_id: Uuid, case_id: Uuid) -> QueryR
         .map(Option::unwrap_or_default)
 }
 
-/// Drops a user's rows (they have no calendar to push to).
-pub fn discard_for_user(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<usize> {
-    diesel::delete(dsl::calendar_outbox.filter(dsl::user_id.eq(user_id))).execute(conn)
-}
-
 /// Users with a case waiting and free to claim (see `claim_next_case`), for the sweep that
 /// enqueues their push jobs.
 pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Uuid>> {

@@ -1,6 +1,6 @@
 //! Deadlines reach Google and follow the case: created, moved, cleared, closed, deleted; many
-//! at once; written while no worker runs; pushed when a calendar is first watched; and an
-//! insert whose answer was lost is adopted, not duplicated.
+//! at once; written while no worker runs; pushed when a calendar is first watched and removed
+//! when its channel stops; and an insert whose answer was lost is adopted, not duplicated.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::emulator::NotificationMode;
 use calsync::outbound::event_body::{new_event, summary};
+use calsync::sync::watch::stop_channel;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
@@ -290,6 +291,32 @@ async fn watching_a_calendar_pushes_the_users_open_cases() {
         0,
     );
     assert!(live_events_of(&p, closed).is_empty());
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn after_the_channel_stops_a_case_change_removes_the_cases_events() {
+    let p = Pipeline::start().await;
+    let channel = p.watch().await;
+    let mut conn = p.w.db.conn();
+    let case = insert_case_with(
+        &mut conn,
+        p.w.user_id,
+        "Stopped",
+        &[(RfiDue, day(12, 1)), (FilingWindowCloses, day(12, 2))],
+    );
+    settle(&p, "two events", || live_event_count(&p) == 2).await;
+    assert!(stop_channel(&p.w.ctx, &channel).await.unwrap());
+
+    // No calendar is watched: the change is not pushed, and the events that are left go.
+    set_deadline(&mut conn, case, RfiDue, Some(day(12, 9)));
+    settle(&p, "the events to go", || live_event_count(&p) == 0).await;
+    quiesce(&p, Duration::from_millis(300)).await;
+    assert_eq!(event_requests(&p, "DELETE").len(), 2);
+    assert_eq!(event_requests(&p, "POST").len(), 2, "nothing inserted");
+    for kind in [RfiDue, FilingWindowCloses] {
+        assert!(link(&mut conn, case, kind).removed);
+    }
     p.stop().await;
 }
 
