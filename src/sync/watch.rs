@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use diesel::Connection;
 use uuid::Uuid;
 
 use super::{SyncContext, SyncError, SyncOutcome, sync_channel};
@@ -15,7 +16,7 @@ use crate::db::DbError;
 use crate::db::models::calendar_channel::{
     self, CalendarChannel, NewCalendarChannel, generate_channel_id,
 };
-use crate::db::models::{case, outbox};
+use crate::db::models::{case, case_event_link, outbox};
 use crate::google::session::SessionError;
 use crate::google::{GoogleError, WatchParams, WatchRequest};
 
@@ -125,9 +126,21 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
         Err(SessionError::NoCredentials(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let id = channel.channel_id.clone();
+    let (id, user_id, calendar) = (
+        channel.channel_id.clone(),
+        channel.user_id,
+        channel.calendar_id.clone(),
+    );
+    // The calendar no longer gets the deadlines: the outbound push removes their events.
     ctx.db
-        .run(move |conn| Ok::<_, DbError>(calendar_channel::delete(conn, &id)?))
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                calendar_channel::delete(conn, &id)?;
+                let cases = case_event_link::cases_on_calendar(conn, user_id, &calendar)?;
+                outbox::enqueue_cases(conn, user_id, &cases)
+            })
+            .map_err(DbError::from)
+        })
         .await?;
     Ok(true)
 }

@@ -214,6 +214,22 @@ pub fn list_for_case(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// Cases of a user with an event still on `calendar_id` (not removed, not dismissed).
+pub fn cases_on_calendar(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    calendar_id: &str,
+) -> QueryResult<Vec<Uuid>> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::removed.eq(false))
+        .filter(dsl::dismissed.eq(false))
+        .select(dsl::case_id)
+        .distinct()
+        .load(conn)
+}
+
 /// Deletes a link. Returns whether it existed.
 pub fn delete(conn: &mut PgConnection, link_id: Uuid) -> QueryResult<bool> {
     diesel::delete(dsl::case_event_links.find(link_id))

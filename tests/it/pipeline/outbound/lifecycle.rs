@@ -321,6 +321,28 @@ async fn after_the_channel_stops_a_case_change_removes_the_cases_events() {
 }
 
 #[tokio::test]
+async fn stopping_the_channel_removes_the_calendars_deadline_events() {
+    let p = Pipeline::start().await;
+    let channel = p.watch().await;
+    let mut conn = p.w.db.conn();
+    let case = insert_case_with(
+        &mut conn,
+        p.w.user_id,
+        "Stopped At Once",
+        &[(RfiDue, day(12, 1)), (FilingWindowCloses, day(12, 2))],
+    );
+    settle(&p, "two events", || live_event_count(&p) == 2).await;
+
+    assert!(stop_channel(&p.w.ctx, &channel).await.unwrap());
+    settle(&p, "the events to go", || live_event_count(&p) == 0).await;
+    assert_eq!(event_requests(&p, "DELETE").len(), 2);
+    for kind in [RfiDue, FilingWindowCloses] {
+        assert!(link(&mut conn, case, kind).removed);
+    }
+    p.stop().await;
+}
+
+#[tokio::test]
 async fn an_insert_whose_answer_was_lost_is_adopted_not_duplicated() {
     let mut p = Pipeline::start_with(PipelineOptions {
         workers: false,
