@@ -488,6 +488,7 @@ async fn main() -> anyhow::Result<()> {
             db: db.clone(),
             sync: ctx.clone(),
             push_batch_cases: 200,
+            push_pacer: calsync::outbound::Pacer::default(),
         }),
         RedisQueue::new(redis, &namespace.name, ProcessCalendarChanges::QUEUE),
         WorkerSettings {

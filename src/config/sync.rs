@@ -14,6 +14,8 @@ pub struct SyncConfig {
     /// How often every active channel is synced without a notification; `None` turns the
     /// backstop off.
     pub backstop_interval: Option<Duration>,
+    /// Google quota units a user's pushes may use per minute; `None` (0) does not pace.
+    pub push_requests_per_minute: Option<u32>,
 }
 
 impl SyncConfig {
@@ -24,6 +26,8 @@ impl SyncConfig {
     /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
     /// - `PUSH_BATCH_CASES` (default 200)
     /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
+    /// - `PUSH_REQUESTS_PER_MINUTE` (default 540: 90% of Google's documented 600 per user,
+    ///   leaving room for the user's inbound syncs, which are not paced; 0 turns pacing off)
     pub fn from_env() -> Result<Self, ConfigError> {
         let page_size = var_parsed("SYNC_PAGE_SIZE", 2500u32)?;
         if !(1..=2500).contains(&page_size) {
@@ -47,6 +51,8 @@ impl SyncConfig {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
+            push_requests_per_minute: Some(var_parsed("PUSH_REQUESTS_PER_MINUTE", 540u32)?)
+                .filter(|n| *n > 0),
         })
     }
 }

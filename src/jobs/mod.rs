@@ -21,6 +21,8 @@ pub struct JobContext {
     pub sync: SyncContext,
     /// Cases one `PushCaseChanges` job takes.
     pub push_batch_cases: i64,
+    /// Paces the push's Google requests per user (shared by every job of the process).
+    pub push_pacer: crate::outbound::Pacer,
 }
 
 /// How a job failed; this decides whether it runs again.

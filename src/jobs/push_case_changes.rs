@@ -21,7 +21,14 @@ impl PushCaseChanges {
 }
 
 pub async fn run(ctx: &JobContext, job: &PushCaseChanges) -> Result<(), JobError> {
-    match push_user(&ctx.sync, job.user_id, ctx.push_batch_cases).await {
+    match push_user(
+        &ctx.sync,
+        &ctx.push_pacer,
+        job.user_id,
+        ctx.push_batch_cases,
+    )
+    .await
+    {
         Ok(PushOutcome::Pushed(report)) => {
             log::info!(
                 "pushed {} case(s) for user {}: {} inserted, {} patched, {} deleted, {} adopted, {} lost to Google{}",

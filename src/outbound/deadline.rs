@@ -7,6 +7,7 @@ use diesel::Connection;
 use uuid::Uuid;
 
 use super::event_body::{changes, new_event, summary};
+use super::pacing::{Cost, Pacer};
 use super::plan::{Action, Wanted, plan};
 use super::push::{PushError, PushReport};
 use crate::db::DbError;
@@ -26,6 +27,7 @@ const MAX_STEPS: usize = 4;
 /// Which deadline, of which case, on which calendar.
 pub struct DeadlinePush<'a> {
     pub ctx: &'a SyncContext,
+    pub pacer: &'a Pacer,
     pub calendar: &'a str,
     pub user_id: Uuid,
     pub case_id: Uuid,
@@ -37,6 +39,9 @@ pub struct DeadlinePush<'a> {
 enum Step {
     Settled,
     Replan,
+    /// The case itself changed (Google's later edit was applied to it): what the event
+    /// should say must be read again, or the run would write the case's old value back.
+    CaseChanged,
 }
 
 pub async fn push_deadline(
@@ -44,16 +49,20 @@ pub async fn push_deadline(
     session: &mut UserSession,
     report: &mut PushReport,
 ) -> Result<(), PushError> {
-    let title = job.case.map(|c| summary(job.kind, c)).unwrap_or_default();
-    let wanted = job
-        .case
-        .filter(|c| c.user_id == job.user_id && c.is_open())
-        .and_then(|c| c.deadline(job.kind))
-        .map(|date| Wanted {
-            date,
-            summary: &title,
-        });
+    let mut case = job.case.cloned();
     for _ in 0..MAX_STEPS {
+        let title = case
+            .as_ref()
+            .map(|c| summary(job.kind, c))
+            .unwrap_or_default();
+        let wanted = case
+            .as_ref()
+            .filter(|c| c.user_id == job.user_id && c.is_open())
+            .and_then(|c| c.deadline(job.kind))
+            .map(|date| Wanted {
+                date,
+                summary: &title,
+            });
         let link = job.link().await?;
         let step = match (plan(wanted.as_ref(), link.as_ref()), &wanted, link) {
             (Action::Nothing, _, _) => Step::Settled,
@@ -64,8 +73,10 @@ pub async fn push_deadline(
             (Action::Delete, _, Some(link)) => job.delete(session, &link, report).await?,
             _ => Step::Settled, // the plan never asks to write without a deadline or a link
         };
-        if matches!(step, Step::Settled) {
-            return Ok(());
+        match step {
+            Step::Settled => return Ok(()),
+            Step::Replan => {}
+            Step::CaseChanged => case = job.reload_case().await?,
         }
     }
     Err(PushError::Unsettled(job.kind))
@@ -77,6 +88,16 @@ impl DeadlinePush<'_> {
             case_id: self.case_id,
             kind: self.kind,
         }
+    }
+
+    async fn pace(&self, cost: Cost) {
+        self.pacer.acquire(self.user_id, cost).await;
+    }
+
+    async fn reload_case(&self) -> Result<Option<Case>, PushError> {
+        let case_id = self.case_id;
+        self.db(move |conn| crate::db::models::case::find(conn, case_id))
+            .await
     }
 
     async fn link(&self) -> Result<Option<CaseEventLink>, PushError> {
@@ -105,6 +126,7 @@ impl DeadlinePush<'_> {
             .event_id(u32::try_from(generation).unwrap_or(0));
         let link_id = self.prepare_link(link, generation, &event_id).await?;
         let body = new_event(self.marker(), &event_id, wanted.date, wanted.summary);
+        self.pace(Cost::Call).await;
         match session.insert_event(self.calendar, &body).await {
             Ok(created) => {
                 self.record(link_id, &created, wanted).await?;
@@ -112,6 +134,7 @@ impl DeadlinePush<'_> {
                 Ok(Step::Settled)
             }
             Err(SessionError::Google(GoogleError::Duplicate)) => {
+                self.pace(Cost::Call).await;
                 let existing = session.get_event(self.calendar, &event_id).await?;
                 if existing.is_cancelled() {
                     let next = self
@@ -129,6 +152,7 @@ impl DeadlinePush<'_> {
                     existing
                 } else {
                     let etag = existing.etag.clone();
+                    self.pace(Cost::Patch).await;
                     session
                         .patch_event(
                             self.calendar,
@@ -157,6 +181,7 @@ impl DeadlinePush<'_> {
         report: &mut PushReport,
     ) -> Result<Step, PushError> {
         let body = changes(wanted.date, wanted.summary);
+        self.pace(Cost::Patch).await;
         match session
             .patch_event(
                 self.calendar,
@@ -172,6 +197,7 @@ impl DeadlinePush<'_> {
                 Ok(Step::Settled)
             }
             Err(SessionError::Google(GoogleError::PreconditionFailed)) => {
+                self.pace(Cost::Call).await;
                 let current = session
                     .get_event(self.calendar, &link.google_event_id)
                     .await?;
@@ -187,6 +213,7 @@ impl DeadlinePush<'_> {
             )) => {
                 // Deleted in Google before the inbound sync told us (writes to a deleted
                 // event are refused): treat it as the user's dismissal.
+                self.pace(Cost::Call).await;
                 let current = session
                     .get_event(self.calendar, &link.google_event_id)
                     .await;
@@ -230,7 +257,7 @@ impl DeadlinePush<'_> {
                 })
                 .await?;
             report.google_won += 1;
-            return Ok(Step::Replan);
+            return Ok(Step::CaseChanged);
         }
         let audit_value = event_date(&current);
         let (etag, event_id) = (current.etag.clone(), link.google_event_id.clone());
@@ -256,6 +283,7 @@ impl DeadlinePush<'_> {
             )
         })
         .await?;
+        self.pace(Cost::Patch).await;
         match session
             .patch_event(
                 self.calendar,
@@ -281,6 +309,7 @@ impl DeadlinePush<'_> {
         link: &CaseEventLink,
         report: &mut PushReport,
     ) -> Result<Step, PushError> {
+        self.pace(Cost::Call).await;
         match session
             .delete_event(self.calendar, &link.google_event_id, None)
             .await

@@ -6,8 +6,9 @@
 
 mod deadline;
 pub mod event_body;
+pub mod pacing;
 pub mod plan;
 pub mod push;
-pub mod unpublish;
 
+pub use pacing::Pacer;
 pub use push::{PushError, PushOutcome, PushReport, push_user};

@@ -2,13 +2,16 @@
 //! brought in line with the case (insert, patch with If-Match, or delete), and the case's
 //! outbox rows are removed only once all of that succeeded.
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::deadline::{DeadlinePush, push_deadline};
+use super::pacing::{Cost, Pacer};
 use crate::crypto::CryptoError;
 use crate::db::models::calendar_channel::{self, ChannelStatus};
 use crate::db::models::outbox::{self, PendingCase};
-use crate::db::models::{case, google_credential};
+use crate::db::models::{case, case_event_link, google_credential};
 use crate::db::{Db, DbError};
 use crate::domain::DeadlineKind;
 use crate::google::session::SessionError;
@@ -27,7 +30,7 @@ pub struct PushReport {
     pub adopted: usize,
     /// 412 races that Google's later edit won (its date went to the case instead).
     pub google_won: usize,
-    /// More cases were waiting than one run takes.
+    /// The run took as many cases as one run may; more may be waiting.
     pub more_pending: bool,
 }
 
@@ -37,7 +40,8 @@ pub enum PushOutcome {
     Pushed(PushReport),
     /// The user must reconnect Google; the outbox waits.
     Deferred,
-    /// The user watches no calendar (or it is gone): nothing to push to; rows dropped.
+    /// The user watches no calendar (or it is gone): the cases' events left on calendars
+    /// were removed; nothing is inserted.
     NoCalendar,
 }
 
@@ -86,9 +90,15 @@ impl PushError {
     }
 }
 
-/// Pushes up to `batch` of a user's waiting cases.
+/// How long a push holds a case it claimed; a push that dies leaves the case to another after
+/// this. Far above what one case takes (at most nine deadlines, a few requests each).
+const CASE_LEASE: Duration = Duration::from_secs(120);
+
+/// Pushes up to `batch` of a user's waiting cases, claiming them one at a time, so
+/// concurrent pushes for the same user share the work and never take the same case.
 pub async fn push_user(
     ctx: &SyncContext,
+    pacer: &Pacer,
     user_id: Uuid,
     batch: i64,
 ) -> Result<PushOutcome, PushError> {
@@ -96,29 +106,37 @@ pub async fn push_user(
         .db
         .run(move |conn| Ok::<_, DbError>(calendar_channel::push_target(conn, user_id)?))
         .await?;
+    // Without an active calendar, the cases' events left on calendars are still removed.
     let calendar = match target {
-        Some(c) if c.status == ChannelStatus::Active => c.calendar_id,
+        Some(c) if c.status == ChannelStatus::Active => Some(c.calendar_id),
         Some(c) if c.status == ChannelStatus::NeedsReauth => return Ok(PushOutcome::Deferred),
-        _ => {
-            ctx.db
-                .run(move |conn| Ok::<_, DbError>(outbox::discard_for_user(conn, user_id)?))
-                .await?;
-            return Ok(PushOutcome::NoCalendar);
-        }
+        _ => None,
     };
-    let mut pending = ctx
-        .db
-        .run(move |conn| Ok::<_, DbError>(outbox::pending_cases(conn, user_id, batch + 1)?))
-        .await?;
-    let mut report = PushReport {
-        more_pending: pending.len() as i64 > batch,
-        ..PushReport::default()
-    };
-    pending.truncate(usize::try_from(batch).unwrap_or(0));
+    let mut report = PushReport::default();
     let mut session = ctx.google.session(user_id);
-    for case in pending {
-        if let Err(e) = push_case(ctx, &mut session, &calendar, user_id, &case, &mut report).await {
-            record_failure(&ctx.db, user_id, &e, report.cases).await;
+    for _ in 0..batch {
+        let Some(case) = ctx
+            .db
+            .run(move |conn| Ok::<_, DbError>(outbox::claim_next_case(conn, user_id, CASE_LEASE)?))
+            .await?
+        else {
+            return Ok(match calendar {
+                Some(_) => PushOutcome::Pushed(report),
+                None => PushOutcome::NoCalendar,
+            });
+        };
+        if let Err(e) = push_case(
+            ctx,
+            pacer,
+            &mut session,
+            calendar.as_deref(),
+            user_id,
+            &case,
+            &mut report,
+        )
+        .await
+        {
+            record_failure(&ctx.db, user_id, case.case_id, &e).await;
             return Err(e);
         }
         let (case_id, last_id) = (case.case_id, case.last_id);
@@ -127,18 +145,24 @@ pub async fn push_user(
             .await?;
         report.cases += 1;
     }
+    report.more_pending = true;
+    if calendar.is_none() {
+        return Ok(PushOutcome::NoCalendar);
+    }
     Ok(PushOutcome::Pushed(report))
 }
 
 async fn push_case(
     ctx: &SyncContext,
+    pacer: &Pacer,
     session: &mut UserSession,
-    calendar: &str,
+    calendar: Option<&str>,
     user_id: Uuid,
     pending: &PendingCase,
     report: &mut PushReport,
 ) -> Result<(), PushError> {
     for orphan in pending.orphaned_events() {
+        pacer.acquire(user_id, Cost::Call).await;
         match session
             .delete_event(&orphan.calendar_id, &orphan.event_id, None)
             .await
@@ -149,6 +173,39 @@ async fn push_case(
         }
     }
     let case_id = pending.case_id;
+    // Events on a calendar that is no longer the target (its channel was stopped, or
+    // another calendar is watched now) go.
+    let target = calendar.map(str::to_owned);
+    let elsewhere = ctx
+        .db
+        .run(move |conn| {
+            Ok::<_, DbError>(
+                case_event_link::list_for_case(conn, case_id)?
+                    .into_iter()
+                    .filter(|l| Some(&l.calendar_id) != target.as_ref())
+                    .filter(|l| l.user_id == user_id && !l.removed && !l.dismissed)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await?;
+    for link in elsewhere {
+        pacer.acquire(user_id, Cost::Call).await;
+        match session
+            .delete_event(&link.calendar_id, &link.google_event_id, None)
+            .await
+        {
+            Ok(()) => report.deleted += 1,
+            Err(SessionError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let link_id = link.id;
+        ctx.db
+            .run(move |conn| Ok::<_, DbError>(case_event_link::mark_removed(conn, link_id)?))
+            .await?;
+    }
+    let Some(calendar) = calendar else {
+        return Ok(());
+    };
     let case = ctx
         .db
         .run(move |conn| Ok::<_, DbError>(case::find(conn, case_id)?))
@@ -156,6 +213,7 @@ async fn push_case(
     for kind in DeadlineKind::ALL {
         let job = DeadlinePush {
             ctx,
+            pacer,
             calendar,
             user_id,
             case_id,
@@ -167,20 +225,20 @@ async fn push_case(
     Ok(())
 }
 
+/// Longest back-off of a failed case (rate limits with Retry-After excepted).
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
 /// Keeps the outbox rows and says when to try again: a revoked grant parks the user's
-/// channels (their rows wait for reconnection); a retryable failure backs the rows off.
-async fn record_failure(db: &Db, user_id: Uuid, error: &PushError, attempts_hint: usize) {
+/// channels (their rows wait for reconnection); a retryable failure backs the rows off,
+/// exponentially in the failed case's attempts (as Google asks), or as Retry-After says.
+async fn record_failure(db: &Db, user_id: Uuid, case_id: Uuid, error: &PushError) {
     let reauth = matches!(error, PushError::GrantRevoked | PushError::NoCredentials);
     let revoked = matches!(error, PushError::GrantRevoked);
-    let delay = match error {
+    let retry_after = match error {
         PushError::Google(GoogleError::RateLimited {
             retry_after: Some(d),
-        }) => *d,
-        _ => backoff(
-            std::time::Duration::from_secs(1),
-            u32::try_from(attempts_hint).unwrap_or(0) + 1,
-        )
-        .max(std::time::Duration::from_millis(200)),
+        }) => Some(*d),
+        _ => None,
     };
     let retryable = error.is_retryable();
     let result = db
@@ -192,7 +250,15 @@ async fn record_failure(db: &Db, user_id: Uuid, error: &PushError, attempts_hint
                 calendar_channel::mark_user_needs_reauth(conn, user_id)?;
             }
             if retryable {
-                outbox::defer(conn, user_id, delay)?;
+                let attempts = outbox::attempts(conn, user_id, case_id)?;
+                let delay = retry_after.unwrap_or_else(|| {
+                    backoff(
+                        Duration::from_secs(1),
+                        u32::try_from(attempts).unwrap_or(0) + 1,
+                    )
+                    .clamp(Duration::from_millis(200), MAX_BACKOFF)
+                });
+                outbox::defer(conn, user_id, Some(case_id), delay)?;
             }
             Ok::<_, DbError>(())
         })

@@ -10,6 +10,7 @@ use crate::db::{Db, migrations};
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
 use crate::jobs::{self, JobContext, WorkerSettings, backstop, outbox_sweep};
+use crate::outbound::Pacer;
 use crate::queue::backend::BackendSettings;
 use crate::queue::{self, JobQueue, RedisQueue};
 use crate::sync::renewal;
@@ -43,6 +44,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             db: db.clone(),
             sync,
             push_batch_cases: sync_config.push_batch_cases,
+            push_pacer: Pacer::per_minute(sync_config.push_requests_per_minute),
         });
         let settings = |suffix: &str| WorkerSettings {
             backend: BackendSettings::new(

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use diesel::Connection;
 use uuid::Uuid;
 
 use super::{SyncContext, SyncError, SyncOutcome, sync_channel};
@@ -15,10 +16,9 @@ use crate::db::DbError;
 use crate::db::models::calendar_channel::{
     self, CalendarChannel, NewCalendarChannel, generate_channel_id,
 };
+use crate::db::models::{case, case_event_link, outbox};
 use crate::google::session::SessionError;
 use crate::google::{GoogleError, WatchParams, WatchRequest};
-use crate::outbound::PushError;
-use crate::outbound::unpublish::unpublish_calendar;
 
 /// Where notifications go and how long to ask Google to keep the channel.
 #[derive(Debug, Clone)]
@@ -38,11 +38,10 @@ pub enum WatchError {
     Db(#[from] DbError),
     #[error("the channel was created but its first sync failed: {0}")]
     FirstSync(#[from] SyncError),
-    #[error("could not remove the calendar's deadline events: {0}")]
-    Unpublish(PushError),
 }
 
-/// Watches `calendar_id` of `user_id` and runs the first sync. `token_for` gives the channel
+/// Watches `calendar_id` of `user_id`, runs the first sync and queues the user's open cases
+/// for the outbound push. `token_for` gives the channel
 /// token Google will echo in every notification for a channel id.
 pub async fn watch_calendar(
     ctx: &SyncContext,
@@ -92,11 +91,21 @@ pub async fn watch_calendar(
         stop_at_google(&mut session, &old.channel_id, &old.resource_id).await;
     }
     let outcome = sync_channel(ctx, &channel.channel_id).await?;
+    // The calendar gets every deadline of the user's open cases: their outbox rows were
+    // dropped while no calendar was watched. Queued after the first sync, so the push sees
+    // the links that sync reconciled; the outbox sweep picks them up.
+    ctx.db
+        .run(move |conn| {
+            let open = case::open_case_ids(conn, user_id)?;
+            Ok::<_, DbError>(outbox::enqueue_cases(conn, user_id, &open)?)
+        })
+        .await?;
     Ok((channel, outcome))
 }
 
-/// Takes calsync's deadline events off the calendar, stops the channel at Google and
-/// deletes its row. Returns false when no such channel.
+/// Stops a channel at Google, deletes its row and queues the calendar's cases, so the
+/// outbound push takes their events off it (events nothing keeps in sync would show stale
+/// deadlines). Returns false when no such channel.
 ///
 /// A channel Google no longer knows (404), or a user whose grant is revoked, still has its
 /// row deleted: notifications that Google might still send then name an unknown channel and
@@ -110,20 +119,6 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
     else {
         return Ok(false);
     };
-    // The events go first: once the channel is stopped nothing keeps them right.
-    match unpublish_calendar(ctx, channel.user_id, &channel.calendar_id).await {
-        Ok(n) => log::info!(
-            "removed {n} deadline event(s) from calendar {}",
-            channel.calendar_id
-        ),
-        Err(PushError::GrantRevoked | PushError::NoCredentials) => {
-            log::warn!(
-                "cannot remove the events of calendar {}: no usable Google grant",
-                channel.calendar_id
-            );
-        }
-        Err(e) => return Err(WatchError::Unpublish(e)),
-    }
     let mut session = ctx.google.session(channel.user_id);
     match session
         .stop_channel(&channel.channel_id, &channel.resource_id)
@@ -133,9 +128,21 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
         Err(SessionError::NoCredentials(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let id = channel.channel_id.clone();
+    let (id, user_id, calendar) = (
+        channel.channel_id.clone(),
+        channel.user_id,
+        channel.calendar_id.clone(),
+    );
+    // The calendar no longer gets the deadlines: the outbound push removes their events.
     ctx.db
-        .run(move |conn| Ok::<_, DbError>(calendar_channel::delete(conn, &id)?))
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                calendar_channel::delete(conn, &id)?;
+                let cases = case_event_link::cases_on_calendar(conn, user_id, &calendar)?;
+                outbox::enqueue_cases(conn, user_id, &cases)
+            })
+            .map_err(DbError::from)
+        })
         .await?;
     Ok(true)
 }

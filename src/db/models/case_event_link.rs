@@ -205,27 +205,28 @@ pub fn set_dismissed(conn: &mut PgConnection, link_id: Uuid, dismissed: bool) ->
         .map(|n| n == 1)
 }
 
-/// The links of a user's calendar whose event is on it (neither dismissed nor removed).
-pub fn list_live_for_calendar(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    calendar_id: &str,
-) -> QueryResult<Vec<CaseEventLink>> {
-    dsl::case_event_links
-        .filter(dsl::user_id.eq(user_id))
-        .filter(dsl::calendar_id.eq(calendar_id))
-        .filter(dsl::dismissed.eq(false))
-        .filter(dsl::removed.eq(false))
-        .select(CaseEventLink::as_select())
-        .load(conn)
-}
-
 /// Every link of a case.
 pub fn list_for_case(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Vec<CaseEventLink>> {
     dsl::case_event_links
         .filter(dsl::case_id.eq(case_id))
         .order((dsl::deadline_kind.asc(), dsl::calendar_id.asc()))
         .select(CaseEventLink::as_select())
+        .load(conn)
+}
+
+/// Cases of a user with an event still on `calendar_id` (not removed, not dismissed).
+pub fn cases_on_calendar(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    calendar_id: &str,
+) -> QueryResult<Vec<Uuid>> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::removed.eq(false))
+        .filter(dsl::dismissed.eq(false))
+        .select(dsl::case_id)
+        .distinct()
         .load(conn)
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Jsonb, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -34,25 +34,50 @@ impl PendingCase {
     }
 }
 
-/// Cases of `user_id` with rows due now, oldest first, at most `limit`.
-pub fn pending_cases(
+/// Claims `user_id`'s oldest waiting case for one push: a case whose rows are all due (none
+/// backed off, none claimed by another push). Its rows are held for `lease`, so neither the
+/// sweep nor a concurrent push for the same user takes the case until this push completes
+/// it, defers it, or dies and the lease runs out. Rows the trigger writes for the case
+/// meanwhile are due at once but wait for the claim to end, so one case is never pushed by
+/// two workers at the same time.
+pub fn claim_next_case(
     conn: &mut PgConnection,
     user_id: Uuid,
-    limit: i64,
-) -> QueryResult<Vec<PendingCase>> {
-    diesel::sql_query(
-        "SELECT case_id, max(id) AS last_id,
-                coalesce(jsonb_agg(e) FILTER (WHERE e IS NOT NULL), '[]'::jsonb) AS orphaned
-         FROM calendar_outbox
-         LEFT JOIN LATERAL jsonb_array_elements(deleted_events) e ON true
-         WHERE user_id = $1 AND available_at <= now()
-         GROUP BY case_id
-         ORDER BY min(id)
-         LIMIT $2",
-    )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
+    lease: Duration,
+) -> QueryResult<Option<PendingCase>> {
+    conn.transaction(|conn| {
+        // Claims of one user take turns: each sees the claims committed before it.
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('calsync_outbox:' || $1, 0))",
+        )
+        .bind::<Text, _>(user_id.to_string())
+        .execute(conn)?;
+        diesel::sql_query(format!(
+            "WITH next AS (
+                 SELECT case_id FROM calendar_outbox
+                 WHERE user_id = $1
+                 GROUP BY case_id
+                 HAVING max(available_at) <= now()
+                 ORDER BY min(id)
+                 LIMIT 1
+             ), claimed AS (
+                 UPDATE calendar_outbox o
+                 SET available_at = now() + interval '{} milliseconds'
+                 FROM next
+                 WHERE o.user_id = $1 AND o.case_id = next.case_id
+                 RETURNING o.case_id, o.id, o.deleted_events
+             )
+             SELECT case_id, max(id) AS last_id,
+                    coalesce(jsonb_agg(e) FILTER (WHERE e IS NOT NULL), '[]'::jsonb) AS orphaned
+             FROM claimed
+             LEFT JOIN LATERAL jsonb_array_elements(deleted_events) e ON true
+             GROUP BY case_id",
+            lease.as_millis()
+        ))
+        .bind::<SqlUuid, _>(user_id)
+        .get_result(conn)
+        .optional()
+    })
 }
 
 /// Removes a case's rows up to `last_id` (rows written since stay for the next run).
@@ -71,31 +96,56 @@ pub fn complete(
     .execute(conn)
 }
 
-/// Postpones a user's rows after a failure, counting the attempt.
-pub fn defer(conn: &mut PgConnection, user_id: Uuid, delay: Duration) -> QueryResult<usize> {
+/// Postpones a user's rows after a failure, counting the attempt: the failed case's rows
+/// (its claim ends) become due after `delay`; other rows wait at least as long, and cases
+/// other pushes have claimed keep their claims.
+pub fn defer(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    failed_case: Option<Uuid>,
+    delay: Duration,
+) -> QueryResult<usize> {
     diesel::sql_query(format!(
         "UPDATE calendar_outbox SET attempts = attempts + 1,
-                available_at = now() + interval '{} milliseconds'
+                available_at = CASE WHEN case_id IS NOT DISTINCT FROM $2 THEN {at}
+                                    ELSE greatest(available_at, {at}) END
          WHERE user_id = $1",
-        delay.as_millis()
+        at = format_args!("now() + interval '{} milliseconds'", delay.as_millis())
     ))
     .bind::<SqlUuid, _>(user_id)
+    .bind::<Nullable<SqlUuid>, _>(failed_case)
     .execute(conn)
 }
 
-/// Drops a user's rows (they have no calendar to push to).
-pub fn discard_for_user(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<usize> {
-    diesel::delete(dsl::calendar_outbox.filter(dsl::user_id.eq(user_id))).execute(conn)
+/// How many times the push of a user's case has failed so far (its rows' highest count).
+pub fn attempts(conn: &mut PgConnection, user_id: Uuid, case_id: Uuid) -> QueryResult<i32> {
+    dsl::calendar_outbox
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::case_id.eq(case_id))
+        .select(diesel::dsl::max(dsl::attempts))
+        .first::<Option<i32>>(conn)
+        .map(Option::unwrap_or_default)
 }
 
-/// Users with rows due now, for the sweep that enqueues their push jobs.
+/// Users with a case waiting and free to claim (see `claim_next_case`), for the sweep that
+/// enqueues their push jobs.
 pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Uuid>> {
-    dsl::calendar_outbox
-        .filter(dsl::available_at.le(diesel::dsl::now))
-        .select(dsl::user_id)
-        .distinct()
-        .limit(limit)
-        .load(conn)
+    #[derive(QueryableByName)]
+    struct User {
+        #[diesel(sql_type = SqlUuid)]
+        user_id: Uuid,
+    }
+    diesel::sql_query(
+        "SELECT DISTINCT user_id FROM (
+             SELECT user_id FROM calendar_outbox
+             GROUP BY user_id, case_id
+             HAVING max(available_at) <= now()
+         ) due
+         LIMIT $1",
+    )
+    .bind::<BigInt, _>(limit)
+    .load::<User>(conn)
+    .map(|users| users.into_iter().map(|u| u.user_id).collect())
 }
 
 /// Rows waiting, due or backed off.

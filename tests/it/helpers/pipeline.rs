@@ -99,6 +99,8 @@ impl Pipeline {
             db: self.w.db.db(),
             sync: self.w.ctx.clone(),
             push_batch_cases: 200,
+            // As the worker runs by default: 90% of Google's per-user quota.
+            push_pacer: calsync::outbound::Pacer::per_minute(Some(540)),
         }
     }
 
@@ -150,13 +152,19 @@ impl Pipeline {
         channel.channel_id
     }
 
-    pub async fn stop(mut self) {
+    /// Stops both workers and the sweep (as if the worker processes were down); the webhook
+    /// keeps recording jobs in Redis. `start_workers` starts them again.
+    pub async fn stop_workers(&mut self) {
         if let Some(tx) = self.sweep_stop.take() {
             let _ = tx.send(());
         }
         for worker in self.workers.drain(..) {
             worker.stop().await.unwrap();
         }
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_workers().await;
         self.server.stop(true).await;
     }
 }

@@ -52,6 +52,7 @@ impl TestApp {
             db: self.db.db(),
             sync: super::google::offline_sync_context(&self.db),
             push_batch_cases: 100,
+            push_pacer: calsync::outbound::Pacer::default(),
         }
     }
 

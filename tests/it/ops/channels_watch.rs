@@ -102,7 +102,11 @@ async fn watch_creates_the_channel_at_google_and_in_the_table_then_stop_removes_
             .unwrap()
             .is_none()
     );
-    // Events nothing keeps in sync any more are taken off the calendar.
+    // Events nothing keeps in sync any more are taken off the calendar: the stop queued the
+    // case, and the worker's next push removes them.
+    calsync::outbound::push_user(&w.ctx, &calsync::outbound::Pacer::default(), w.user_id, 100)
+        .await
+        .unwrap();
     assert_eq!(
         w.emu.event(w.calendar(), &deadline.event_id).unwrap()["status"],
         "cancelled"

@@ -1,3 +1,4 @@
 mod backstop;
 mod inbound;
+mod outbound;
 mod smoke;

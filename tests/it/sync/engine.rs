@@ -386,7 +386,7 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let patches = w.count_requests("PATCH", "/events/");
-    calsync::outbound::push_user(&w.ctx, w.user_id, 100)
+    calsync::outbound::push_user(&w.ctx, &calsync::outbound::Pacer::default(), w.user_id, 100)
         .await
         .unwrap();
     assert_eq!(w.count_requests("PATCH", "/events/"), patches + 1);
@@ -414,7 +414,7 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
     )
     .unwrap();
     let patches = w.count_requests("PATCH", &pushed.event_id);
-    calsync::outbound::push_user(&w.ctx, w.user_id, 100)
+    calsync::outbound::push_user(&w.ctx, &calsync::outbound::Pacer::default(), w.user_id, 100)
         .await
         .unwrap();
     assert_eq!(w.count_requests("PATCH", &pushed.event_id), patches + 1);
