@@ -4,9 +4,10 @@
 //! etag, so the link, not the marker, is the key):
 //! - same etag as the link records → our own echo, or a page applied twice: nothing changes;
 //! - cancelled → the deadline is kept, the link is marked dismissed;
-//! - the date moved → the case takes it, unless the tracker changed that deadline after the
-//!   event's `updated` (then the tracker wins, the rejection is audited, and the outbound push
-//!   corrects the event);
+//! - the date moved (it differs from the date calsync last synced) → the case takes it,
+//!   unless the tracker changed that deadline after the event's `updated` (then the tracker
+//!   wins, the rejection is audited, and the outbound push corrects the event); an edit that
+//!   left the date alone changes nothing in the case;
 //! - events without a link → not ours: ignored;
 //! - a version older than the link's last record (listed before the outbound push wrote the
 //!   event, applied after the push recorded its etag) leaves the link's etag alone.
@@ -135,6 +136,17 @@ fn apply_one(
     if deadline.value == Some(date) {
         if !older_than_link(event, link) {
             links::record_write(conn, link.id, etag, date)?;
+        }
+        stats.unchanged += 1;
+        return Ok(());
+    }
+    if link.synced_date == Some(date) {
+        // Google still shows the date calsync last synced: the edit there (a title, a
+        // description) did not move the deadline, and the tracker's newer date is on its way
+        // out through the push. Only the version seen is remembered; the conflict rule is for
+        // dates that changed on both sides.
+        if !older_than_link(event, link) {
+            links::record_etag(conn, link.id, etag)?;
         }
         stats.unchanged += 1;
         return Ok(());

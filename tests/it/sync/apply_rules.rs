@@ -255,3 +255,43 @@ fn any_writer_of_a_deadline_stamps_its_revision_even_through_row_level_security(
         .unwrap();
     assert_eq!(kinds, ["i140_filing_deadline", "rfe_due_date"]);
 }
+
+#[test]
+fn an_edit_in_google_that_leaves_the_date_alone_does_not_undo_a_newer_tracker_date() {
+    let mut f = fixture();
+    // The tracker moves the deadline; before the push reaches Google, the user retitles the
+    // event there (later than the tracker's change), leaving the date calsync last synced.
+    diesel::update(cases::table.find(f.case))
+        .set(cases::rfe_due_date.eq(day(15)))
+        .execute(&mut f.conn)
+        .unwrap();
+    let mut retitled = moved(&f, "\"5\"", day(1), Utc::now() + Duration::seconds(5));
+    retitled.summary = Some("RFE due (call the client first)".into());
+
+    let event = retitled;
+    let stats = apply_events(&mut f.conn, f.user, "primary", &[event]).unwrap();
+    assert_eq!((stats.applied, stats.rejected), (0, 0), "{stats:?}");
+    assert_eq!(
+        deadline(&mut f),
+        Some(day(15)),
+        "the tracker's newer date stands"
+    );
+    assert!(
+        sync_audit::list_for_case(&mut f.conn, f.case)
+            .unwrap()
+            .is_empty()
+    );
+    let link = links::find_by_event(&mut f.conn, f.user, "primary", &f.event_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        link.etag.as_deref(),
+        Some("\"5\""),
+        "the push patches against the version seen"
+    );
+    assert_eq!(
+        link.synced_date,
+        Some(day(1)),
+        "Google still shows the old date"
+    );
+}
