@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use rand::Rng;
 
-use crate::db::models::calendar_channel::{self, ChannelStatus};
+use crate::db::models::calendar_channel;
 use crate::db::{Db, DbError};
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::queue::{EnqueueOutcome, JobQueue};
@@ -17,13 +17,10 @@ use crate::queue::{EnqueueOutcome, JobQueue};
 /// coalesced into jobs already waiting).
 pub async fn enqueue_all_active(db: &Db, queue: &JobQueue) -> anyhow::Result<usize> {
     let channels = db
-        .run(|conn| Ok::<_, DbError>(calendar_channel::list_all(conn)?))
+        .run(|conn| Ok::<_, DbError>(calendar_channel::list_active(conn)?))
         .await?;
     let mut created = 0;
-    for channel in channels
-        .into_iter()
-        .filter(|c| c.status == ChannelStatus::Active)
-    {
+    for channel in channels {
         let job = ProcessCalendarChanges {
             channel_id: channel.channel_id,
             resource_id: channel.resource_id,

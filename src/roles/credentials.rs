@@ -42,10 +42,11 @@ pub fn run(command: CredentialsCommand) -> anyhow::Result<ExitCode> {
             // Channels parked by a revoked grant are not trusted again by themselves: Google
             // may have dropped them with the grant. A new watch resumes the sync (and the
             // user's waiting outbox) from the stored sync token.
-            for channel in calendar_channel::list_all(&mut conn)?
-                .iter()
-                .filter(|c| c.user_id == user && c.status == ChannelStatus::NeedsReauth)
-            {
+            for channel in calendar_channel::list_for_user_with_status(
+                &mut conn,
+                user,
+                ChannelStatus::NeedsReauth,
+            )? {
                 println!(
                     "channel {} of calendar {} waits for re-authorisation: run `calsync channels watch --user {user} --calendar {}` to resume it",
                     channel.channel_id, channel.calendar_id, channel.calendar_id

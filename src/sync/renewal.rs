@@ -28,24 +28,14 @@ pub async fn renew_expiring(
     target: &WatchTarget,
     token_for: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<RenewalReport, DbError> {
-    let days = u32::try_from(window.as_secs().div_ceil(86_400)).unwrap_or(u32::MAX);
     let cutoff_ms =
         Utc::now().timestamp_millis() + i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     let expiring = ctx
         .db
-        .run(move |conn| {
-            Ok::<_, DbError>(calendar_channel::list_expiring_within(
-                conn,
-                days,
-                Utc::now(),
-            )?)
-        })
+        .run(move |conn| Ok::<_, DbError>(calendar_channel::list_expiring_before(conn, cutoff_ms)?))
         .await?;
     let mut report = RenewalReport::default();
-    for channel in expiring
-        .into_iter()
-        .filter(|c| c.expiration_timestamp <= cutoff_ms)
-    {
+    for channel in expiring {
         match watch_calendar(
             ctx,
             channel.user_id,

@@ -246,11 +246,41 @@ pub fn list_expiring_within(
     days: u32,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<CalendarChannel>> {
-    let cutoff_ms = now.timestamp_millis() + i64::from(days) * 86_400_000;
+    list_expiring_before(conn, now.timestamp_millis() + i64::from(days) * 86_400_000)
+}
+
+/// Active channels whose expiration (epoch milliseconds) is at or before `cutoff_ms`,
+/// soonest first.
+pub fn list_expiring_before(
+    conn: &mut PgConnection,
+    cutoff_ms: i64,
+) -> QueryResult<Vec<CalendarChannel>> {
     dsl::calendar_sync_channels
         .filter(dsl::status.eq(ChannelStatus::Active))
         .filter(dsl::expiration_timestamp.le(cutoff_ms))
         .order(dsl::expiration_timestamp.asc())
+        .select(CalendarChannel::as_select())
+        .load(conn)
+}
+
+/// A user's channels with the given status.
+pub fn list_for_user_with_status(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    status: ChannelStatus,
+) -> QueryResult<Vec<CalendarChannel>> {
+    dsl::calendar_sync_channels
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::status.eq(status))
+        .order(dsl::calendar_id.asc())
+        .select(CalendarChannel::as_select())
+        .load(conn)
+}
+
+/// Every active channel (the backstop syncs each of them).
+pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<CalendarChannel>> {
+    dsl::calendar_sync_channels
+        .filter(dsl::status.eq(ChannelStatus::Active))
         .select(CalendarChannel::as_select())
         .load(conn)
 }

@@ -203,6 +203,24 @@ fn statuses_and_reauth_marking() {
         "a stopped channel stays stopped"
     );
     assert_eq!(status(&mut conn, &b1), ChannelStatus::Active);
+
+    let ids = |v: Vec<calsync::db::models::CalendarChannel>| {
+        v.into_iter().map(|c| c.channel_id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(store::list_active(&mut conn).unwrap()), [b1.as_str()]);
+    assert_eq!(
+        ids(store::list_for_user_with_status(&mut conn, a, ChannelStatus::NeedsReauth).unwrap()),
+        [a1.as_str()]
+    );
+    assert_eq!(
+        ids(store::list_for_user_with_status(&mut conn, a, ChannelStatus::Stopped).unwrap()),
+        [a2.as_str()]
+    );
+    assert!(
+        store::list_for_user_with_status(&mut conn, b, ChannelStatus::NeedsReauth)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
