@@ -21,7 +21,7 @@ use calsync::db::{Db, migrations};
 use calsync::emulator::{Emulator, EmulatorConfig};
 use calsync::google::GoogleAccounts;
 use calsync::jobs::push_case_changes::PushCaseChanges;
-use calsync::jobs::{JobContext, WorkerSettings, outbox_sweep, run_push_worker};
+use calsync::jobs::{JobContext, WorkerSettings, outbox_sweep, run_job_worker};
 use calsync::outbound::Pacer;
 use calsync::queue::backend::BackendSettings;
 use calsync::queue::{self, JobQueue, RedisQueue};
@@ -155,7 +155,7 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let worker = tokio::spawn(run_push_worker(
+    let worker = tokio::spawn(run_job_worker::<PushCaseChanges>(
         job_ctx,
         RedisQueue::new(redis.clone(), namespace, PushCaseChanges::QUEUE),
         WorkerSettings {

@@ -483,7 +483,9 @@ async fn main() -> anyhow::Result<()> {
     let server_handle = server.handle();
     tokio::spawn(server);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(jobs::run_calendar_changes_worker(
+    let worker = tokio::spawn(jobs::run_job_worker::<
+        calsync::jobs::process_calendar_changes::ProcessCalendarChanges,
+    >(
         Arc::new(JobContext {
             db: db.clone(),
             sync: ctx.clone(),

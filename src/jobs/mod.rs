@@ -70,25 +70,35 @@ impl JobError {
     }
 }
 
-/// Runs the `PushCaseChanges` worker until `shutdown` resolves (see [`run_worker`]).
-pub async fn run_push_worker(
-    ctx: Arc<JobContext>,
-    queue: crate::queue::RedisQueue,
-    settings: WorkerSettings,
-    shutdown: impl std::future::Future<Output = ()> + Send,
-) -> anyhow::Result<()> {
-    run_worker(
-        queue,
-        settings,
-        ctx,
-        |job, ctx| async move { push_case_changes::run(&ctx, &job).await },
-        shutdown,
-    )
-    .await
+/// A job payload and how it runs. Every queue's worker is [`run_job_worker`] over one of
+/// these.
+pub trait Job: serde::de::DeserializeOwned + Send + 'static {
+    fn run(
+        &self,
+        ctx: &JobContext,
+    ) -> impl std::future::Future<Output = Result<(), JobError>> + Send;
 }
 
-/// Runs the `ProcessCalendarChanges` worker until `shutdown` resolves (see [`run_worker`]).
-pub async fn run_calendar_changes_worker(
+impl Job for process_calendar_changes::ProcessCalendarChanges {
+    fn run(
+        &self,
+        ctx: &JobContext,
+    ) -> impl std::future::Future<Output = Result<(), JobError>> + Send {
+        process_calendar_changes::run(ctx, self)
+    }
+}
+
+impl Job for push_case_changes::PushCaseChanges {
+    fn run(
+        &self,
+        ctx: &JobContext,
+    ) -> impl std::future::Future<Output = Result<(), JobError>> + Send {
+        push_case_changes::run(ctx, self)
+    }
+}
+
+/// Runs the worker for job type `J` on `queue` until `shutdown` resolves (see [`run_worker`]).
+pub async fn run_job_worker<J: Job>(
     ctx: Arc<JobContext>,
     queue: crate::queue::RedisQueue,
     settings: WorkerSettings,
@@ -98,7 +108,7 @@ pub async fn run_calendar_changes_worker(
         queue,
         settings,
         ctx,
-        |job, ctx| async move { process_calendar_changes::run(&ctx, &job).await },
+        |job: J, ctx| async move { job.run(&ctx).await },
         shutdown,
     )
     .await

@@ -61,7 +61,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
-        let calendar_changes = jobs::run_calendar_changes_worker(
+        let calendar_changes = jobs::run_job_worker::<ProcessCalendarChanges>(
             ctx.clone(),
             RedisQueue::new(
                 conn.clone(),
@@ -71,7 +71,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             settings("sync"),
             stopped(),
         );
-        let pushes = jobs::run_push_worker(
+        let pushes = jobs::run_job_worker::<PushCaseChanges>(
             ctx.clone(),
             RedisQueue::new(
                 conn.clone(),

@@ -117,7 +117,9 @@ impl Pipeline {
             self.redis.worker_settings(concurrency),
         );
         self.workers.push(TestWorker::spawn(move |stop| {
-            jobs::run_push_worker(ctx, push_queue, settings, stop)
+            jobs::run_job_worker::<calsync::jobs::push_case_changes::PushCaseChanges>(
+                ctx, push_queue, settings, stop,
+            )
         }));
         let (tx, rx) = oneshot::channel::<()>();
         let queue = JobQueue::new(self.redis.conn(), &self.redis.queue_config());

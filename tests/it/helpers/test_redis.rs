@@ -99,7 +99,12 @@ impl TestRedis {
         let queue = self.calendar_changes();
         let settings = self.worker_settings(concurrency);
         TestWorker::spawn(move |stop| {
-            jobs::run_calendar_changes_worker(Arc::new(ctx), queue, settings, stop)
+            jobs::run_job_worker::<calsync::jobs::process_calendar_changes::ProcessCalendarChanges>(
+                Arc::new(ctx),
+                queue,
+                settings,
+                stop,
+            )
         })
     }
 

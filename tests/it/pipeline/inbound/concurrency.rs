@@ -27,7 +27,9 @@ async fn two_workers_racing_on_one_channel_apply_each_change_once() {
             };
             let (ctx, queue) = (Arc::new(p.job_context()), p.redis.calendar_changes());
             TestWorker::spawn(move |stop| {
-                jobs::run_calendar_changes_worker(ctx, queue, settings, stop)
+                jobs::run_job_worker::<
+                    calsync::jobs::process_calendar_changes::ProcessCalendarChanges,
+                >(ctx, queue, settings, stop)
             })
         })
         .collect();
@@ -37,7 +39,9 @@ async fn two_workers_racing_on_one_channel_apply_each_change_once() {
         p.redis.worker_settings(1),
     );
     workers.push(TestWorker::spawn(move |stop| {
-        jobs::run_push_worker(ctx, queue, settings, stop)
+        jobs::run_job_worker::<calsync::jobs::push_case_changes::PushCaseChanges>(
+            ctx, queue, settings, stop,
+        )
     }));
     let (sweep_stop, sweep_stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(outbox_sweep::run(
