@@ -4,12 +4,14 @@
 
 use actix_web::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::auth::Caller;
+use super::config::TombstoneWrite;
 use super::errors::GoogleError;
 use super::state::Shared;
-use super::store::ListQuery;
+use super::store::{ListQuery, Store};
 
 fn json_body(body: &[u8]) -> Result<Value, GoogleError> {
     serde_json::from_slice(body).map_err(|_| GoogleError::parse_error())
@@ -84,6 +86,17 @@ pub async fn insert(
     Ok(event_response(&event))
 }
 
+/// A write to one existing event: full replacement (`update`) or merge (`patch`).
+type EventWrite = fn(
+    &mut Store,
+    &str,
+    &str,
+    Value,
+    Option<&str>,
+    TombstoneWrite,
+    DateTime<Utc>,
+) -> Result<Value, GoogleError>;
+
 /// `PUT /calendars/{calendarId}/events/{eventId}`.
 pub async fn update(
     shared: web::Data<Shared>,
@@ -92,15 +105,14 @@ pub async fn update(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, GoogleError> {
-    let (calendar, event_id) = path.into_inner();
-    let calendar = shared.store().resolve_calendar(&caller.email, &calendar)?;
-    let body = json_body(&body)?;
-    let if_match = header(&req, IF_MATCH);
-    let tombstone = shared.config.tombstone_write;
-    let event = shared.write(&calendar, |store, now| {
-        store.update_event(&calendar, &event_id, body, if_match, tombstone, now)
-    })?;
-    Ok(event_response(&event))
+    write_event(
+        &shared,
+        &caller,
+        path.into_inner(),
+        &req,
+        &body,
+        Store::update_event,
+    )
 }
 
 /// `PATCH /calendars/{calendarId}/events/{eventId}`.
@@ -111,13 +123,32 @@ pub async fn patch(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, GoogleError> {
-    let (calendar, event_id) = path.into_inner();
+    write_event(
+        &shared,
+        &caller,
+        path.into_inner(),
+        &req,
+        &body,
+        Store::patch_event,
+    )
+}
+
+/// The common part of update and patch: resolve the calendar, read the body and `If-Match`,
+/// apply `write` under the calendar's write lock.
+fn write_event(
+    shared: &Shared,
+    caller: &Caller,
+    (calendar, event_id): (String, String),
+    req: &HttpRequest,
+    body: &[u8],
+    write: EventWrite,
+) -> Result<HttpResponse, GoogleError> {
     let calendar = shared.store().resolve_calendar(&caller.email, &calendar)?;
-    let body = json_body(&body)?;
-    let if_match = header(&req, IF_MATCH);
+    let body = json_body(body)?;
+    let if_match = header(req, IF_MATCH);
     let tombstone = shared.config.tombstone_write;
     let event = shared.write(&calendar, |store, now| {
-        store.patch_event(&calendar, &event_id, body, if_match, tombstone, now)
+        write(store, &calendar, &event_id, body, if_match, tombstone, now)
     })?;
     Ok(event_response(&event))
 }
