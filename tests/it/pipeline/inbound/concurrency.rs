@@ -58,12 +58,7 @@ async fn two_workers_racing_on_one_channel_apply_each_change_once() {
 
     // The first run is held up by a rate limit (waited out in the run) ...
     let lists_before = list_requests(&p).len();
-    p.w.emu.inject_fault(
-        FaultRule::new(FaultKind::Status429, 1)
-            .path_contains("/events")
-            .method("GET")
-            .retry_after(3),
-    );
+    rate_limit_next_list(&p, 3);
     move_to(&p, &a, day(15));
     eventually(WITHIN, "the first run to be rate limited", || async {
         list_requests(&p)[lists_before..]

@@ -14,12 +14,7 @@ async fn a_rate_limit_is_retried_and_the_change_then_applied_once() {
     let retried = p.redis.counter("retried").await;
 
     // A short Retry-After: waited out inside the run.
-    p.w.emu.inject_fault(
-        FaultRule::new(FaultKind::Status429, 1)
-            .path_contains("/events")
-            .method("GET")
-            .retry_after(0),
-    );
+    rate_limit_next_list(&p, 0);
     move_to(&p, &a, day(21));
     eventually(WITHIN, "the first move to apply", || async {
         deadline_of(&p.w, &a) == Some(day(21))
@@ -34,12 +29,7 @@ async fn a_rate_limit_is_retried_and_the_change_then_applied_once() {
 
     // A long one: the run gives up, the queue retries the job later, and it succeeds.
     let lists_before = list_requests(&p).len();
-    p.w.emu.inject_fault(
-        FaultRule::new(FaultKind::Status429, 1)
-            .path_contains("/events")
-            .method("GET")
-            .retry_after(120),
-    );
+    rate_limit_next_list(&p, 120);
     move_to(&p, &b, day(22));
     eventually(WITHIN, "the second move to apply", || async {
         deadline_of(&p.w, &b) == Some(day(22))

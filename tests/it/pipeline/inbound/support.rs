@@ -93,11 +93,21 @@ pub(super) fn param(r: &RecordedRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// Makes the next events.list answer 429 with `Retry-After: retry_after_secs`.
+pub(super) fn rate_limit_next_list(p: &Pipeline, retry_after_secs: u32) {
+    p.w.emu.inject_fault(
+        FaultRule::new(FaultKind::Status429, 1)
+            .path_contains("/events")
+            .method("GET")
+            .retry_after(retry_after_secs),
+    );
+}
+
 /// Waits until nothing is moving: every notification is delivered, the outbox is drained,
 /// both queues are idle, and neither the emulator's records nor the queue counters change
-/// for 300 ms. Fixtures are created with an untitled link, so the outbound push re-titles
-/// their events (and the inbound sync then reads its own echo); tests start counting after
-/// that.
+/// for 300 ms. Watching queues the user's open cases for the push (which finds the
+/// fixtures' events already right) and the first sync's notifications trail behind it; tests
+/// start counting after that.
 pub(super) async fn quiet(p: &Pipeline) {
     let pushes = p.redis.queue(PushCaseChanges::QUEUE);
     let snapshot = || async {
@@ -137,8 +147,7 @@ pub(super) async fn quiet(p: &Pipeline) {
 }
 
 /// A pipeline whose workers start only after the calendar is watched: the first sync then
-/// runs alone, not beside the outbound push of the fixtures (the push re-titles their events
-/// while the first sync's listing still shows the old versions).
+/// runs alone, not beside the push and jobs that the watch itself sets off.
 pub(super) async fn paused() -> Pipeline {
     Pipeline::start_with(PipelineOptions {
         workers: false,
