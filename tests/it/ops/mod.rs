@@ -1,2 +1,3 @@
 mod channels_watch;
 mod commands;
+mod config_docs;
