@@ -135,12 +135,18 @@ pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<V
         #[diesel(sql_type = SqlUuid)]
         user_id: Uuid,
     }
+    // A user whose best channel waits for re-authorisation is left out: their push would
+    // only answer "deferred", on every sweep, until they reconnect and watch again.
     diesel::sql_query(
         "SELECT DISTINCT user_id FROM (
              SELECT user_id FROM calendar_outbox
              GROUP BY user_id, case_id
              HAVING max(available_at) <= now()
          ) due
+         WHERE EXISTS (SELECT 1 FROM calendar_sync_channels c
+                       WHERE c.user_id = due.user_id AND c.status = 'active')
+            OR NOT EXISTS (SELECT 1 FROM calendar_sync_channels c
+                           WHERE c.user_id = due.user_id AND c.status = 'needs_reauth')
          LIMIT $1",
     )
     .bind::<BigInt, _>(limit)

@@ -1,1 +1,2 @@
 mod outbox_trigger;
+mod sweep;
