@@ -18,7 +18,6 @@ use calsync::config::{DatabaseConfig, GoogleConfig, QueueConfig, RedisConfig, un
 use calsync::crypto::{EncryptionKey, TokenCipher};
 use calsync::db::models::google_credential;
 use calsync::db::{Db, migrations};
-use calsync::emulator::{Emulator, EmulatorConfig};
 use calsync::google::GoogleAccounts;
 use calsync::jobs::push_case_changes::PushCaseChanges;
 use calsync::jobs::{JobContext, WorkerSettings, outbox_sweep, run_job_worker};
@@ -30,6 +29,7 @@ use calsync::sync::{SyncContext, SyncSettings};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use gcal_emulator::{Emulator, EmulatorConfig};
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())

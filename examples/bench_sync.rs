@@ -33,7 +33,6 @@ use calsync::db::models::google_credential;
 use calsync::db::schema::case_event_links;
 use calsync::db::{Db, migrations};
 use calsync::domain::{DeadlineKind, EventMarker};
-use calsync::emulator::{Control, Emulator, EmulatorConfig, EventInput, EventTime};
 use calsync::google::{GoogleAccounts, GoogleError};
 use calsync::http;
 use calsync::jobs::process_calendar_changes::ProcessCalendarChanges;
@@ -48,6 +47,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Date, Nullable, Text, Uuid as SqlUuid};
+use gcal_emulator::{Control, Emulator, EmulatorConfig, EventInput, EventTime};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -21,9 +21,6 @@ pub enum Command {
     /// Inspect and manage Google push channels.
     #[command(subcommand)]
     Channels(ChannelsCommand),
-    /// Run the Google Calendar emulator (OAuth, Calendar API, push notifications, control API)
-    /// for demos and manual testing. Prints its URLs and the demo user's refresh token.
-    Emulator(EmulatorArgs),
     /// Serve HTTP: the Google Calendar webhook, /healthz, /readyz and /metrics (reads
     /// DATABASE_URL, REDIS_URL, BIND_ADDR, CHANNEL_TOKEN_SECRET, ...; see README).
     /// Refuses to start while migrations are pending.
@@ -32,12 +29,6 @@ pub enum Command {
     /// ...; see README). Running jobs finish or go back to the queue on stop. Refuses to
     /// start while migrations are pending.
     Worker,
-    /// Benchmark helper: a bare HTTP server answering 200 (BIND_ADDR, HTTP_WORKERS).
-    #[command(hide = true)]
-    BenchBareServer(BenchBareArgs),
-    /// Benchmark helper: print `channel_id token` lines (CHANNEL_TOKEN_SECRET).
-    #[command(hide = true)]
-    BenchTokens(BenchTokensArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,39 +69,6 @@ pub enum ChannelsCommand {
         #[arg(long)]
         channel: String,
     },
-}
-
-#[derive(Debug, clap::Args)]
-pub struct EmulatorArgs {
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 8085)]
-    pub port: u16,
-    /// Address to bind. Keep the loopback default unless the demo needs another host.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: String,
-    /// Email of the demo user created at start-up (its primary calendar has the same id).
-    #[arg(long, default_value = "paralegal@example.com")]
-    pub user: String,
-    /// Fixed refresh token for the demo user, so calsync's config can name it in advance;
-    /// a random one is printed when omitted.
-    #[arg(long)]
-    pub refresh_token: Option<String>,
-    /// OAuth client id the token endpoint accepts.
-    #[arg(long, default_value = "calsync-test-client.apps.googleusercontent.com")]
-    pub client_id: String,
-    /// OAuth client secret the token endpoint accepts.
-    #[arg(long, default_value = "calsync-test-secret")]
-    pub client_secret: String,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct BenchBareArgs {}
-
-#[derive(Debug, clap::Args)]
-pub struct BenchTokensArgs {
-    /// How many channels.
-    #[arg(long, default_value_t = 1000)]
-    pub channels: u32,
 }
 
 #[derive(Debug, clap::Args)]

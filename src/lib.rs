@@ -9,7 +9,6 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
-pub mod emulator;
 pub mod error;
 pub mod google;
 pub mod http;

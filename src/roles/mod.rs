@@ -1,11 +1,9 @@
 //! Process roles. Each role builds its own context from the environment and runs;
 //! `main` only dispatches here.
 
-mod bench;
 mod channels;
 mod context;
 mod credentials;
-mod emulator;
 mod migrate;
 mod serve;
 mod worker;
@@ -23,10 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => migrate::run(&args),
         Command::Credentials(cmd) => credentials::run(cmd),
         Command::Channels(cmd) => channels::run(cmd),
-        Command::Emulator(args) => emulator::run(&args),
         Command::Serve => serve::run(),
         Command::Worker => worker::run(),
-        Command::BenchBareServer(args) => bench::bare_server(&args),
-        Command::BenchTokens(args) => bench::tokens(&args),
     }
 }

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod db;
-mod emulator;
 mod google;
 mod helpers;
 mod ops;

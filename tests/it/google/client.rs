@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use calsync::db::models::google_credential;
-use calsync::emulator::{EventInput, FaultKind, FaultRule};
 use calsync::google::session::SessionError;
 use calsync::google::{Event, EventDateTime, GoogleError, ListQuery, WatchRequest};
 use chrono::NaiveDate;
+use gcal_emulator::{EventInput, FaultKind, FaultRule};
 
 use crate::helpers::google::GoogleWorld;
 

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use calsync::config::GoogleConfig;
 use calsync::crypto::{EncryptionKey, TokenCipher};
 use calsync::db::models::google_credential;
-use calsync::emulator::{Emulator, EmulatorConfig, TestUser};
 use calsync::google::GoogleAccounts;
 use calsync::sync::{SyncContext, SyncSettings};
+use gcal_emulator::{Emulator, EmulatorConfig, TestUser};
 use uuid::Uuid;
 
 use super::builders::insert_user;

@@ -9,13 +9,13 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use calsync::channel_token;
 use calsync::config::{HttpConfig, RedisConfig, WebhookConfig};
-use calsync::emulator::EmulatorConfig;
 use calsync::http;
 use calsync::jobs::{self, JobContext, outbox_sweep};
 use calsync::queue::{self, JobQueue};
 use calsync::state::AppState;
 use calsync::sync::watch::{WatchTarget, watch_calendar};
 use calsync::sync::{SyncOutcome, SyncSettings};
+use gcal_emulator::EmulatorConfig;
 use tokio::sync::oneshot;
 
 use super::google::GoogleWorld;

@@ -8,10 +8,10 @@ use calsync::channel_token;
 use calsync::db::models::calendar_channel as channels;
 use calsync::db::models::case_event_link as links;
 use calsync::domain::DeadlineKind;
-use calsync::emulator::EmulatorConfig;
 use calsync::sync::SyncSettings;
 use calsync::sync::renewal::renew_expiring;
 use calsync::sync::watch::{WatchTarget, watch_calendar};
+use gcal_emulator::EmulatorConfig;
 use tokio::process::Command;
 
 use crate::helpers::calendar_fixtures::linked_deadline;

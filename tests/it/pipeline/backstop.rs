@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use calsync::domain::DeadlineKind;
-use calsync::emulator::{EventTime, NotificationMode};
 use calsync::jobs::backstop::enqueue_all_active;
 use calsync::queue::JobQueue;
 use chrono::NaiveDate;
+use gcal_emulator::{EventTime, NotificationMode};
 
 use crate::helpers::calendar_fixtures::{deadline_of, linked_deadline};
 use crate::helpers::pipeline::Pipeline;

@@ -11,10 +11,10 @@ use std::time::Duration;
 use calsync::db::models::case_event_link::{self as links, CaseEventLink};
 use calsync::db::schema::{calendar_outbox, calendar_sync_audit, cases};
 use calsync::domain::{DeadlineKind, EventMarker};
-use calsync::emulator::RecordedRequest;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Uuid as SqlUuid};
+use gcal_emulator::RecordedRequest;
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use calsync::domain::DeadlineKind;
-use calsync::emulator::EventTime;
 use chrono::NaiveDate;
+use gcal_emulator::EventTime;
 
 use crate::helpers::calendar_fixtures::{deadline_of, linked_deadline};
 use crate::helpers::pipeline::Pipeline;

@@ -9,10 +9,10 @@ use calsync::db::models::case_event_link as links;
 use calsync::db::models::google_credential;
 use calsync::db::models::sync_audit;
 use calsync::domain::DeadlineKind;
-use calsync::emulator::{EmulatorConfig, EventTime, FaultKind, FaultRule};
 use calsync::sync::watch::{WatchTarget, watch_calendar};
 use calsync::sync::{SyncError, SyncOutcome, SyncReport, SyncSettings, sync_channel};
 use chrono::NaiveDate;
+use gcal_emulator::{EmulatorConfig, EventTime, FaultKind, FaultRule};
 
 use crate::helpers::calendar_fixtures::{deadline_of, linked_deadline};
 use crate::helpers::google::GoogleWorld;

@@ -15,9 +15,6 @@ pub(super) use calsync::db::models::case_event_link::{self as links, CaseEventLi
 pub(super) use calsync::db::models::google_credential;
 pub(super) use calsync::db::models::sync_audit::{self, AuditEntry};
 pub(super) use calsync::domain::DeadlineKind;
-pub(super) use calsync::emulator::{
-    EmulatorConfig, EventTime, FaultKind, FaultRule, NotificationMode, RecordedRequest,
-};
 pub(super) use calsync::jobs::push_case_changes::PushCaseChanges;
 pub(super) use calsync::jobs::{self, WorkerSettings, outbox_sweep};
 pub(super) use calsync::queue::JobQueue;
@@ -28,6 +25,9 @@ pub(super) use diesel::pg::PgConnection;
 pub(super) use diesel::prelude::*;
 pub(super) use diesel::sql_query;
 pub(super) use diesel::sql_types::BigInt;
+pub(super) use gcal_emulator::{
+    EmulatorConfig, EventTime, FaultKind, FaultRule, NotificationMode, RecordedRequest,
+};
 
 pub(super) use crate::helpers::calendar_fixtures::{LinkedDeadline, deadline_of, linked_deadline};
 pub(super) use crate::helpers::pipeline::{Pipeline, PipelineOptions};

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use calsync::domain::DeadlineKind;
-use calsync::emulator::{EventTime, NotificationMode};
 use diesel::prelude::*;
+use gcal_emulator::{EventTime, NotificationMode};
 
 use super::*;
 use crate::helpers::pipeline::Pipeline;

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use calsync::domain::DeadlineKind;
-use calsync::emulator::{FaultKind, FaultRule};
 use diesel::connection::SimpleConnection;
+use gcal_emulator::{FaultKind, FaultRule};
 
 use super::*;
 use crate::helpers::pipeline::{Pipeline, PipelineOptions};

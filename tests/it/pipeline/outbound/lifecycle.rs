@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use calsync::domain::{DeadlineKind, EventMarker};
-use calsync::emulator::NotificationMode;
 use calsync::outbound::event_body::{new_event, summary};
 use calsync::sync::watch::stop_channel;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use gcal_emulator::NotificationMode;
 
 use super::*;
 use crate::helpers::pipeline::{Pipeline, PipelineOptions};

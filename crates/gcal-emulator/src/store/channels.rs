@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::Store;
-use crate::emulator::errors::GoogleError;
+use crate::errors::GoogleError;
 
 /// A watch channel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! `calsync emulator` runs standalone and prints what a demo needs.
+//! `gcal-emulator` runs standalone and prints what a demo needs.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -8,9 +8,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test]
 async fn standalone_emulator_prints_its_urls_and_serves_the_demo_user() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_calsync"))
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gcal-emulator"))
         .args([
-            "emulator",
             "--port",
             "0",
             "--user",

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use crate::emulator::errors::GoogleError;
+use crate::errors::GoogleError;
 
 /// Fields the server owns; values sent by clients are ignored.
 pub const SERVER_FIELDS: &[&str] = &[

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{Store, random_token};
-use crate::emulator::errors::{ControlError, OAuthError};
+use crate::errors::{ControlError, OAuthError};
 
 /// A refresh token's grant: who consented, for which client and scopes.
 #[derive(Debug, Clone)]

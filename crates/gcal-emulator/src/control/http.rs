@@ -1,5 +1,5 @@
 //! The control functions over HTTP, under `/_emulator`, so a standalone emulator can be driven
-//! with curl in a demo. Bodies are JSON; `docs/emulator.md` lists the endpoints. These routes
+//! with curl in a demo. Bodies are JSON; the crate README lists the endpoints. These routes
 //! bypass recording, faults, auth and quota: they are not part of Google.
 
 use std::time::Duration;
@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Control;
-use crate::emulator::errors::ControlError;
-use crate::emulator::faults::FaultRule;
-use crate::emulator::notify::NotificationMode;
-use crate::emulator::state::Shared;
+use crate::errors::ControlError;
+use crate::faults::FaultRule;
+use crate::notify::NotificationMode;
+use crate::state::Shared;
 
 fn control(shared: &web::Data<Shared>) -> Control {
     Control {

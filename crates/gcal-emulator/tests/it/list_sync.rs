@@ -1,7 +1,7 @@
 //! events.list: paging, tokens, tombstones, forbidden parameters, 410, filters.
 
-use calsync::emulator::{EventInput, EventTime};
 use chrono::{DateTime, NaiveDate};
+use gcal_emulator::{EventInput, EventTime};
 use reqwest::Method;
 use serde_json::{Value, json};
 

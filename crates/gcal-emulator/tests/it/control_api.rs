@@ -1,7 +1,7 @@
 //! Acting as the user, read-back of requests and notifications, and the HTTP control API.
 
-use calsync::emulator::{ControlError, EventInput, EventTime};
 use chrono::{DateTime, NaiveDate};
+use gcal_emulator::{ControlError, EventInput, EventTime};
 use reqwest::Method;
 use serde_json::{Value, json};
 

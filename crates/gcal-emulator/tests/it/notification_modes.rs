@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use calsync::emulator::{DeliveryOutcome, NotificationMode};
+use gcal_emulator::{DeliveryOutcome, NotificationMode};
 use reqwest::Method;
 
 use super::support::{Harness, Receiver, start, timed, watch_body};

@@ -1,6 +1,6 @@
 //! The emulator's in-memory model of Google: users, OAuth grants and tokens, calendars with
 //! their events and change logs, and watch channels. Everything is behind one mutex held by
-//! [`crate::emulator::state::Shared`]; methods here are synchronous and never await, so a lock
+//! [`crate::state::Shared`]; methods here are synchronous and never await, so a lock
 //! is never held across a suspension point.
 //!
 //! HTTP concerns (headers, status mapping) stay in the handler modules; this module only knows

@@ -2,13 +2,13 @@
 //! with real push notifications, and control functions to act as the user, inject faults and
 //! read back what happened.
 //!
-//! It is an independent implementation of Google's documented (and observed) behaviour, built
-//! from `gcal-api.md`, and deliberately imports nothing from the rest of calsync: it is how we
-//! check calsync's sync code, so it must not share that code.
+//! It is an independent implementation of Google's documented (and observed) behaviour, and
+//! it depends on nothing of calsync's (it is a crate of its own, so the compiler enforces
+//! that): it is how calsync's Google code is checked, so it must not share that code.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use calsync::emulator::{Emulator, EmulatorConfig};
+//! use gcal_emulator::{Emulator, EmulatorConfig};
 //! let emu = Emulator::start(EmulatorConfig::default()).await?;
 //! let user = emu.add_user("paralegal@example.com")?;
 //! println!("{} {}", emu.urls().api_base, user.refresh_token);

@@ -1,6 +1,6 @@
 //! Injected faults and the per-user quota.
 
-use calsync::emulator::{EmulatorConfig, FaultKind, FaultRule, QuotaResponse};
+use gcal_emulator::{EmulatorConfig, FaultKind, FaultRule, QuotaResponse};
 use reqwest::Method;
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// How the emulator is set up. `EmulatorConfig::default()` suits tests; the standalone
-/// `calsync emulator` role uses slower, Google-like retry delays.
+/// `gcal-emulator` binary uses slower, Google-like retry delays.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     /// Address to bind; port 0 picks a free port.

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use calsync::emulator::EmulatorConfig;
 use chrono::{DateTime, Utc};
+use gcal_emulator::EmulatorConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 

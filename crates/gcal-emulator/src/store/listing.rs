@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::Store;
 use super::event_rules::{bounds_ms, parse_rfc3339};
 use super::tokens::{PageToken, SyncToken};
-use crate::emulator::errors::GoogleError;
+use crate::errors::GoogleError;
 
 /// Parameters that Google refuses together with `syncToken`.
 const FORBIDDEN_WITH_SYNC: &[&str] = &[

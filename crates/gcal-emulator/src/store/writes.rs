@@ -12,8 +12,8 @@ use super::event_rules::{
     SERVER_FIELDS, generate_id, merge_patch, significant_change, timestamp, validate,
     validate_client_id,
 };
-use crate::emulator::config::TombstoneWrite;
-use crate::emulator::errors::GoogleError;
+use crate::config::TombstoneWrite;
+use crate::errors::GoogleError;
 
 /// Fields kept from the stored event on update and patch: set on insert, immutable after.
 const IMMUTABLE_FIELDS: &[&str] = &[

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use calsync::emulator::{Emulator, EmulatorConfig, TestUser};
+use gcal_emulator::{Emulator, EmulatorConfig, TestUser};
 use reqwest::Method;
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use calsync::emulator::{Emulator, EmulatorConfig};
+use gcal_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 
 use super::support::{USER, client, refresh, start, start_with};

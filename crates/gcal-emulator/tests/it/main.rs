@@ -1,5 +1,8 @@
 //! Tests for the Google Calendar emulator, through real HTTP against an in-process instance.
 
+// Test helpers outside #[test] functions may unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod control_api;
 mod events_crud;

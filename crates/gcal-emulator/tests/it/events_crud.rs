@@ -1,6 +1,6 @@
 //! events get/insert/patch/update/delete: ids, duplicates, etags, If-Match, sequence, tombstones.
 
-use calsync::emulator::{EmulatorConfig, TombstoneWrite};
+use gcal_emulator::{EmulatorConfig, TombstoneWrite};
 use reqwest::Method;
 use serde_json::{Value, json};
 
