@@ -124,10 +124,10 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
     let mut user_ids = Vec::new();
     for i in 0..users {
         let email = format!("bench-{i}-{}@example.com", uuid::Uuid::new_v4().simple());
-        let user_id: uuid::Uuid =
+        let user_id: calsync::ids::UserId =
             diesel::sql_query("INSERT INTO perm_users (email) VALUES ($1) RETURNING id")
                 .bind::<Text, _>(&email)
-                .get_result::<UserId>(&mut conn)?
+                .get_result::<IdRow>(&mut conn)?
                 .id;
         let g = emu.add_user(&email)?;
         google_credential::store_refresh_token(
@@ -265,9 +265,9 @@ struct Shape {
 }
 
 #[derive(QueryableByName)]
-struct UserId {
+struct IdRow {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: uuid::Uuid,
+    id: calsync::ids::UserId,
 }
 
 fn drop_namespace(url: &str, namespace: &str) -> anyhow::Result<()> {

@@ -35,6 +35,7 @@ use calsync::db::{Db, migrations};
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::google::{GoogleAccounts, GoogleError};
 use calsync::http;
+use calsync::ids::{CaseId, UserId};
 use calsync::jobs::process_calendar_changes::ProcessCalendarChanges;
 use calsync::jobs::{self, JobContext, WorkerSettings};
 use calsync::queue::backend::BackendSettings;
@@ -129,14 +130,14 @@ impl Drop for Namespace {
 }
 
 struct Linked {
-    case_id: Uuid,
+    case_id: CaseId,
     event_id: String,
 }
 
 #[derive(QueryableByName)]
 struct CaseRow {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: CaseId,
 }
 
 #[derive(QueryableByName)]
@@ -155,7 +156,7 @@ struct TokenRow {
 fn seed(
     conn: &mut PgConnection,
     emu: &Control,
-    user_id: Uuid,
+    user_id: UserId,
     calendar: &str,
     total: usize,
     linked: usize,
@@ -246,7 +247,7 @@ fn move_event(
 async fn raw_fetch(
     ctx: &SyncContext,
     api_base: &str,
-    user_id: Uuid,
+    user_id: UserId,
     calendar: &str,
     sync_token: Option<&str>,
     page_size: u32,
@@ -344,10 +345,10 @@ async fn main() -> anyhow::Result<()> {
     let emulator_config = EmulatorConfig::default();
     let emu = Emulator::start(emulator_config.clone()).await?;
     let control = emu.control();
-    let user_id: Uuid =
+    let user_id: UserId =
         sql_query("INSERT INTO perm_users (email) VALUES ('bench@example.com') RETURNING id")
-            .get_result::<CaseRow>(&mut conn)?
-            .id;
+            .get_result::<CaseRow>(&mut conn)
+            .map(|row| UserId(row.id.0))?;
     let google_user = emu.add_user("bench@example.com")?;
     let calendar = google_user.calendar_id.clone();
     let cipher = TokenCipher::new(1, EncryptionKey::random(), BTreeMap::new());
@@ -518,7 +519,7 @@ async fn main() -> anyhow::Result<()> {
 
     let driver = {
         let (control, calendar) = (control.clone(), calendar.clone());
-        let ids: Vec<(Uuid, String)> = linked[..moves]
+        let ids: Vec<(CaseId, String)> = linked[..moves]
             .iter()
             .map(|l| (l.case_id, l.event_id.clone()))
             .collect();

@@ -1,6 +1,7 @@
 //! Command-line interface: one subcommand per process role or operator task.
 //! The doc comments here are the `--help` text operators read.
 
+use crate::ids::UserId;
 use clap::{Parser, Subcommand};
 
 /// Two-way sync between the PERM case tracker's deadlines and Google Calendar.
@@ -38,7 +39,7 @@ pub enum CredentialsCommand {
     Set {
         /// The user (perm_users.id).
         #[arg(long)]
-        user: uuid::Uuid,
+        user: UserId,
         /// The scopes the token was granted, space-separated.
         #[arg(
             long,
@@ -58,7 +59,7 @@ pub enum ChannelsCommand {
     Watch {
         /// The user (perm_users.id); their Google credentials must be stored.
         #[arg(long)]
-        user: uuid::Uuid,
+        user: UserId,
         /// The Google calendar id.
         #[arg(long, default_value = "primary")]
         calendar: String,

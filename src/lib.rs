@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod google;
 pub mod http;
+pub mod ids;
 pub mod jobs;
 pub mod outbound;
 pub mod queue;

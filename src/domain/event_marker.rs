@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use uuid::Uuid;
-
 use super::DeadlineKind;
+use crate::ids::CaseId;
 
 /// Private extended property holding the case id (Google drops keys over 44 characters).
 pub const CASE_ID_KEY: &str = "calsync_case_id";
@@ -16,7 +15,7 @@ pub const DEADLINE_KIND_KEY: &str = "calsync_deadline_kind";
 /// What the marker on an event says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventMarker {
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub kind: DeadlineKind,
 }
 
@@ -47,7 +46,7 @@ impl EventMarker {
     pub fn event_id(self, generation: u32) -> String {
         format!(
             "{}k{}g{generation}",
-            self.case_id.simple(),
+            self.case_id.0.simple(),
             self.kind_index()
         )
     }
@@ -71,7 +70,7 @@ mod tests {
 
     #[test]
     fn event_ids_are_valid_distinct_and_stable() {
-        let case_id = Uuid::new_v4();
+        let case_id = CaseId::new_random();
         let mut seen = std::collections::HashSet::new();
         for kind in DeadlineKind::ALL {
             for generation in 0..3 {
@@ -86,7 +85,7 @@ mod tests {
     #[test]
     fn marker_round_trips_and_rejects_foreign_properties() {
         let marker = EventMarker {
-            case_id: Uuid::new_v4(),
+            case_id: CaseId::new_random(),
             kind: DeadlineKind::RfeDue,
         };
         let props = marker.to_properties();

@@ -7,7 +7,6 @@ use std::future::Future;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use uuid::Uuid;
 
 use super::calendar::{CalendarApi, ListQuery, WatchRequest};
 use super::error::GoogleError;
@@ -18,6 +17,7 @@ use crate::crypto::{CryptoError, TokenCipher};
 use crate::db::models::CredentialStatus;
 use crate::db::models::google_credential::{self, CredentialError};
 use crate::db::{Db, DbError};
+use crate::ids::UserId;
 
 /// A cached access token is used only while it stays valid at least this long.
 const EXPIRY_MARGIN: Duration = Duration::seconds(60);
@@ -31,7 +31,7 @@ pub enum SessionError {
     Google(#[from] GoogleError),
     /// The user never connected Google (no credentials row).
     #[error("user {0} has no Google credentials")]
-    NoCredentials(Uuid),
+    NoCredentials(UserId),
     /// Reading or caching credentials failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -79,7 +79,7 @@ impl GoogleAccounts {
     }
 
     /// A session acting for `user_id`. Cheap; make one per job.
-    pub fn session(&self, user_id: Uuid) -> UserSession {
+    pub fn session(&self, user_id: UserId) -> UserSession {
         UserSession {
             accounts: self.clone(),
             user_id,
@@ -91,12 +91,12 @@ impl GoogleAccounts {
 /// Calls made for one user, holding their access token for the session's life.
 pub struct UserSession {
     accounts: GoogleAccounts,
-    user_id: Uuid,
+    user_id: UserId,
     token: Option<SecretString>,
 }
 
 impl UserSession {
-    pub fn user_id(&self) -> Uuid {
+    pub fn user_id(&self) -> UserId {
         self.user_id
     }
 

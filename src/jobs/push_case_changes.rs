@@ -4,15 +4,15 @@
 //! when they are due, so the job itself never needs the queue's retries.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{JobContext, JobError};
+use crate::ids::UserId;
 use crate::outbound::{PushError, PushOutcome, push_user};
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushCaseChanges {
-    pub user_id: Uuid,
+    pub user_id: UserId,
 }
 
 impl PushCaseChanges {

@@ -18,6 +18,7 @@ use crate::db::models::sync_audit::{self, AuditOutcome, NewAuditEntry};
 use crate::domain::{DeadlineKind, EventMarker, tracker_wins};
 use crate::google::session::SessionError;
 use crate::google::{Event, GoogleError, UserSession};
+use crate::ids::{CaseId, UserId};
 use crate::sync::SyncContext;
 use crate::sync::apply::{apply_events, event_date};
 
@@ -29,8 +30,8 @@ pub struct DeadlinePush<'a> {
     pub ctx: &'a SyncContext,
     pub pacer: &'a Pacer,
     pub calendar: &'a str,
-    pub user_id: Uuid,
-    pub case_id: Uuid,
+    pub user_id: UserId,
+    pub case_id: CaseId,
     /// `None` when the case was hard-deleted.
     pub case: Option<&'a Case>,
     pub kind: DeadlineKind,

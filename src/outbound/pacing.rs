@@ -13,12 +13,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
+use crate::ids::UserId;
 
 const WINDOW: Duration = Duration::from_secs(61);
 
 /// Per user, the charges still inside the window: when, and how many units.
-type Charges = HashMap<Uuid, VecDeque<(Instant, u32)>>;
+type Charges = HashMap<UserId, VecDeque<(Instant, u32)>>;
 
 /// Units of Google's quota a call uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Pacer {
     }
 
     /// Waits until `user` may send a request of `cost`, and charges it.
-    pub async fn acquire(&self, user: Uuid, cost: Cost) {
+    pub async fn acquire(&self, user: UserId, cost: Cost) {
         let Some(budget) = self.budget else {
             return;
         };
@@ -68,7 +68,7 @@ impl Pacer {
     }
 
     /// Charges and returns `None`, or says how long to wait before trying again.
-    fn try_charge(&self, user: Uuid, units: u32, budget: u32, now: Instant) -> Option<Duration> {
+    fn try_charge(&self, user: UserId, units: u32, budget: u32, now: Instant) -> Option<Duration> {
         let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
         let log = sent.entry(user).or_default();
         while log
@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn charges_up_to_the_budget_per_window_then_waits_for_the_oldest() {
         let pacer = Pacer::per_minute(Some(5));
-        let (user, other, t0) = (Uuid::new_v4(), Uuid::new_v4(), Instant::now());
+        let (user, other, t0) = (UserId::new_random(), UserId::new_random(), Instant::now());
         assert_eq!(pacer.try_charge(user, 3, 5, t0), None);
         assert_eq!(pacer.try_charge(user, 1, 5, t0), None);
         assert_eq!(
@@ -130,7 +130,7 @@ mod tests {
     async fn no_budget_never_waits() {
         let pacer = Pacer::per_minute(None);
         for _ in 0..10_000 {
-            pacer.acquire(Uuid::nil(), Cost::Patch).await;
+            pacer.acquire(UserId(uuid::Uuid::nil()), Cost::Patch).await;
         }
     }
 }

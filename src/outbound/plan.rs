@@ -75,6 +75,8 @@ mod tests {
     use chrono::Utc;
     use uuid::Uuid;
 
+    use crate::ids::{CaseId, UserId};
+
     use super::*;
 
     fn day(d: u32) -> NaiveDate {
@@ -84,8 +86,8 @@ mod tests {
     fn link() -> CaseEventLink {
         CaseEventLink {
             id: Uuid::nil(),
-            case_id: Uuid::nil(),
-            user_id: Uuid::nil(),
+            case_id: CaseId(Uuid::nil()),
+            user_id: UserId(Uuid::nil()),
             deadline_kind: "rfi_due_date".into(),
             calendar_id: "primary".into(),
             google_event_id: "x".into(),

@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use uuid::Uuid;
-
 use super::deadline::{DeadlinePush, push_deadline};
 use super::pacing::{Cost, Pacer};
 use crate::crypto::CryptoError;
@@ -16,6 +14,7 @@ use crate::db::{Db, DbError};
 use crate::domain::DeadlineKind;
 use crate::google::session::SessionError;
 use crate::google::{GoogleError, UserSession};
+use crate::ids::{CaseId, UserId};
 use crate::sync::SyncContext;
 use crate::sync::fetch::backoff;
 
@@ -99,7 +98,7 @@ const CASE_LEASE: Duration = Duration::from_secs(120);
 pub async fn push_user(
     ctx: &SyncContext,
     pacer: &Pacer,
-    user_id: Uuid,
+    user_id: UserId,
     batch: i64,
 ) -> Result<PushOutcome, PushError> {
     let target = ctx
@@ -157,7 +156,7 @@ async fn push_case(
     pacer: &Pacer,
     session: &mut UserSession,
     calendar: Option<&str>,
-    user_id: Uuid,
+    user_id: UserId,
     pending: &PendingCase,
     report: &mut PushReport,
 ) -> Result<(), PushError> {
@@ -231,7 +230,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Keeps the outbox rows and says when to try again: a revoked grant parks the user's
 /// channels (their rows wait for reconnection); a retryable failure backs the rows off,
 /// exponentially in the failed case's attempts (as Google asks), or as Retry-After says.
-async fn record_failure(db: &Db, user_id: Uuid, case_id: Uuid, error: &PushError) {
+async fn record_failure(db: &Db, user_id: UserId, case_id: CaseId, error: &PushError) {
     let reauth = matches!(error, PushError::GrantRevoked | PushError::NoCredentials);
     let revoked = matches!(error, PushError::GrantRevoked);
     let retry_after = match error {

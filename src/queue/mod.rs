@@ -22,6 +22,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 
 use crate::config::{QueueConfig, RedisConfig};
+use crate::ids::UserId;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
 pub use store::{EnqueueOutcome, QueueDepth, RedisQueue};
@@ -106,7 +107,7 @@ impl JobQueue {
     }
 
     /// Records a `PushCaseChanges` job for the user unless one is already waiting.
-    pub async fn enqueue_push(&self, user_id: uuid::Uuid) -> Result<EnqueueOutcome, QueueError> {
+    pub async fn enqueue_push(&self, user_id: UserId) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(&PushCaseChanges { user_id })?;
         Ok(self
             .pushes

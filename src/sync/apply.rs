@@ -17,13 +17,13 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel::pg::PgConnection;
-use uuid::Uuid;
 
 use crate::db::models::case_deadline;
 use crate::db::models::case_event_link::{self as links, CaseEventLink};
 use crate::db::models::sync_audit::{self, AuditOutcome, NewAuditEntry};
 use crate::domain::{EventMarker, tracker_wins};
 use crate::google::Event;
+use crate::ids::{CaseId, UserId};
 
 /// What one apply did, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub struct ApplyStats {
     pub unchanged: usize,
     pub ignored: usize,
     /// Cases whose events were looked at (their `calendar_last_synced_at` is stamped).
-    pub touched_cases: BTreeSet<Uuid>,
+    pub touched_cases: BTreeSet<CaseId>,
 }
 
 /// The all-day date of an event, or the local date of a timed one.
@@ -50,7 +50,7 @@ pub fn event_date(event: &Event) -> Option<NaiveDate> {
 /// Applies `events` of one user's calendar.
 pub fn apply_events(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     calendar_id: &str,
     events: &[Event],
 ) -> QueryResult<ApplyStats> {

@@ -17,6 +17,7 @@ use crate::db::models::google_credential;
 use crate::db::{Db, DbError};
 use crate::google::session::SessionError;
 use crate::google::{GoogleAccounts, GoogleError};
+use crate::ids::CaseId;
 
 /// What a sync run needs.
 #[derive(Clone)]
@@ -238,7 +239,7 @@ async fn commit(
                 if !moved {
                     return Err(SyncError::LeaseLost);
                 }
-                let touched: Vec<Uuid> = stats.touched_cases.iter().copied().collect();
+                let touched: Vec<CaseId> = stats.touched_cases.iter().copied().collect();
                 case_deadline::touch_synced(conn, &touched)?;
                 channel_lease::release(conn, &channel.channel_id, owner)?;
                 Ok(SyncReport {

@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use diesel::Connection;
-use uuid::Uuid;
 
 use super::{SyncContext, SyncError, SyncOutcome, sync_channel};
 use crate::db::DbError;
@@ -19,6 +18,7 @@ use crate::db::models::calendar_channel::{
 use crate::db::models::{case, case_event_link, outbox};
 use crate::google::session::SessionError;
 use crate::google::{GoogleError, WatchParams, WatchRequest};
+use crate::ids::UserId;
 
 /// Where notifications go and how long to ask Google to keep the channel.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub enum WatchError {
 /// token Google will echo in every notification for a channel id.
 pub async fn watch_calendar(
     ctx: &SyncContext,
-    user_id: Uuid,
+    user_id: UserId,
     calendar_id: &str,
     target: &WatchTarget,
     token_for: impl Fn(&str) -> String,

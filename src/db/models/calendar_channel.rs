@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::text_enum::text_enum_sql;
 use crate::db::schema::calendar_sync_channels::{self, dsl};
+use crate::ids::UserId;
 
 /// Whether calsync acts on a channel's notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
@@ -51,7 +52,7 @@ text_enum_sql!(ChannelStatus);
 #[diesel(table_name = calendar_sync_channels, check_for_backend(diesel::pg::Pg))]
 pub struct CalendarChannel {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub calendar_id: String,
     pub channel_id: String,
     pub resource_id: String,
@@ -70,7 +71,7 @@ pub struct CalendarChannel {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = calendar_sync_channels)]
 pub struct NewCalendarChannel<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub calendar_id: &'a str,
     pub channel_id: &'a str,
     pub resource_id: &'a str,
@@ -101,7 +102,7 @@ pub fn find_by_channel_id(
 /// The channel of `user_id` on `calendar_id`.
 pub fn find_for_calendar(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     calendar_id: &str,
 ) -> QueryResult<Option<CalendarChannel>> {
     dsl::calendar_sync_channels
@@ -219,7 +220,7 @@ pub fn set_status(
 
 /// Marks every active channel of a user `needs_reauth` (their Google grant was revoked).
 /// Returns how many changed.
-pub fn mark_user_needs_reauth(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<usize> {
+pub fn mark_user_needs_reauth(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
     diesel::update(
         dsl::calendar_sync_channels
             .filter(dsl::user_id.eq(user_id))
@@ -266,7 +267,7 @@ pub fn list_expiring_before(
 /// A user's channels with the given status.
 pub fn list_for_user_with_status(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     status: ChannelStatus,
 ) -> QueryResult<Vec<CalendarChannel>> {
     dsl::calendar_sync_channels
@@ -287,7 +288,10 @@ pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<CalendarChannel>>
 
 /// The channel whose calendar receives a user's deadlines: an active one before others,
 /// `primary` before other calendars, then the oldest.
-pub fn push_target(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Option<CalendarChannel>> {
+pub fn push_target(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> QueryResult<Option<CalendarChannel>> {
     dsl::calendar_sync_channels
         .filter(dsl::user_id.eq(user_id))
         .order((

@@ -2,16 +2,16 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::db::schema::cases::{self, dsl};
 use crate::domain::DeadlineKind;
+use crate::ids::{CaseId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
 pub struct Case {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: CaseId,
+    pub user_id: UserId,
     pub employer_name: String,
     pub beneficiary_name: String,
     pub closed_at: Option<DateTime<Utc>>,
@@ -48,7 +48,7 @@ impl Case {
     }
 }
 
-pub fn find(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Option<Case>> {
+pub fn find(conn: &mut PgConnection, case_id: CaseId) -> QueryResult<Option<Case>> {
     dsl::cases
         .find(case_id)
         .select(Case::as_select())
@@ -57,7 +57,7 @@ pub fn find(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Option<Case>>
 }
 
 /// Ids of a user's open cases (a newly watched calendar gets all their deadlines).
-pub fn open_case_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
+pub fn open_case_ids(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Vec<CaseId>> {
     dsl::cases
         .filter(dsl::user_id.eq(user_id))
         .filter(dsl::closed_at.is_null())

@@ -5,15 +5,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Bool, Date, Nullable, Text, Timestamptz};
-use uuid::Uuid;
 
 use crate::domain::DeadlineKind;
+use crate::ids::{CaseId, UserId};
 
 /// A deadline's current value with what the sync needs to decide about it.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct CaseDeadline {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     #[diesel(sql_type = Nullable<Date>)]
     pub value: Option<NaiveDate>,
     /// Neither closed nor deleted.
@@ -27,7 +27,7 @@ pub struct CaseDeadline {
 /// Reads one deadline and locks the case row until the transaction ends.
 pub fn lock(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: DeadlineKind,
 ) -> QueryResult<Option<CaseDeadline>> {
     sql_query(format!(
@@ -49,7 +49,7 @@ pub fn lock(
 /// case exists.
 pub fn set_from_google(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: DeadlineKind,
     value: NaiveDate,
 ) -> QueryResult<bool> {
@@ -64,7 +64,7 @@ pub fn set_from_google(
 }
 
 /// Stamps `calendar_last_synced_at` on cases the sync looked at without changing them.
-pub fn touch_synced(conn: &mut PgConnection, case_ids: &[Uuid]) -> QueryResult<usize> {
+pub fn touch_synced(conn: &mut PgConnection, case_ids: &[CaseId]) -> QueryResult<usize> {
     use crate::db::schema::cases::dsl;
     if case_ids.is_empty() {
         return Ok(0);

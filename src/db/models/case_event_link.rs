@@ -6,14 +6,15 @@ use uuid::Uuid;
 
 use crate::db::schema::case_event_links::{self, dsl};
 use crate::domain::{DeadlineKind, UnknownDeadlineKind};
+use crate::ids::{CaseId, UserId};
 
 /// A link row as read.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = case_event_links, check_for_backend(diesel::pg::Pg))]
 pub struct CaseEventLink {
     pub id: Uuid,
-    pub case_id: Uuid,
-    pub user_id: Uuid,
+    pub case_id: CaseId,
+    pub user_id: UserId,
     pub deadline_kind: String,
     pub calendar_id: String,
     pub google_event_id: String,
@@ -42,8 +43,8 @@ impl CaseEventLink {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = case_event_links)]
 pub struct NewCaseEventLink<'a> {
-    pub case_id: Uuid,
-    pub user_id: Uuid,
+    pub case_id: CaseId,
+    pub user_id: UserId,
     pub deadline_kind: &'a str,
     pub calendar_id: &'a str,
     pub google_event_id: &'a str,
@@ -63,7 +64,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewCaseEventLink<'_>) -> QueryResul
 /// The link of one deadline on one calendar.
 pub fn find_for_deadline(
     conn: &mut PgConnection,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: DeadlineKind,
     calendar_id: &str,
 ) -> QueryResult<Option<CaseEventLink>> {
@@ -79,7 +80,7 @@ pub fn find_for_deadline(
 /// The link of the Google event `event_id` on a user's calendar.
 pub fn find_by_event(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     calendar_id: &str,
     event_id: &str,
 ) -> QueryResult<Option<CaseEventLink>> {
@@ -123,7 +124,7 @@ pub fn record_etag(conn: &mut PgConnection, link_id: Uuid, etag: &str) -> QueryR
 /// (a complete listing) and that existed before the listing started. Returns how many.
 pub fn dismiss_missing(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     calendar_id: &str,
     seen_event_ids: &[String],
     listing_started_at: DateTime<Utc>,
@@ -206,7 +207,7 @@ pub fn set_dismissed(conn: &mut PgConnection, link_id: Uuid, dismissed: bool) ->
 }
 
 /// Every link of a case.
-pub fn list_for_case(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Vec<CaseEventLink>> {
+pub fn list_for_case(conn: &mut PgConnection, case_id: CaseId) -> QueryResult<Vec<CaseEventLink>> {
     dsl::case_event_links
         .filter(dsl::case_id.eq(case_id))
         .order((dsl::deadline_kind.asc(), dsl::calendar_id.asc()))
@@ -217,9 +218,9 @@ pub fn list_for_case(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Vec<
 /// Cases of a user with an event still on `calendar_id` (not removed, not dismissed).
 pub fn cases_on_calendar(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     calendar_id: &str,
-) -> QueryResult<Vec<Uuid>> {
+) -> QueryResult<Vec<CaseId>> {
     dsl::case_event_links
         .filter(dsl::user_id.eq(user_id))
         .filter(dsl::calendar_id.eq(calendar_id))

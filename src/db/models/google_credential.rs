@@ -5,11 +5,11 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::text_enum::text_enum_sql;
 use crate::crypto::{CryptoError, Sealed, TokenCipher};
 use crate::db::schema::google_credentials::{self, dsl};
+use crate::ids::UserId;
 
 /// Whether the grant can still be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
@@ -46,7 +46,7 @@ text_enum_sql!(CredentialStatus);
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = google_credentials, check_for_backend(diesel::pg::Pg))]
 pub struct GoogleCredential {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     refresh_token_ciphertext: Vec<u8>,
     refresh_token_nonce: Vec<u8>,
     pub key_version: i32,
@@ -81,7 +81,7 @@ impl GoogleCredential {
             nonce: self.refresh_token_nonce.clone(),
             key_version: self.key_version,
         };
-        cipher.open(self.user_id.as_bytes(), &sealed)
+        cipher.open(self.user_id.0.as_bytes(), &sealed)
     }
 
     /// The cached access token if it stays valid for at least `margin` after `now`.
@@ -106,7 +106,7 @@ impl GoogleCredential {
             nonce: nonce.clone(),
             key_version: self.key_version,
         };
-        cipher.open(self.user_id.as_bytes(), &sealed).map(Some)
+        cipher.open(self.user_id.0.as_bytes(), &sealed).map(Some)
     }
 }
 
@@ -125,11 +125,11 @@ pub enum CredentialError {
 pub fn store_refresh_token(
     conn: &mut PgConnection,
     cipher: &TokenCipher,
-    user_id: Uuid,
+    user_id: UserId,
     refresh_token: &str,
     scopes: &str,
 ) -> Result<(), CredentialError> {
-    let sealed = cipher.seal(user_id.as_bytes(), refresh_token)?;
+    let sealed = cipher.seal(user_id.0.as_bytes(), refresh_token)?;
     let values = (
         dsl::user_id.eq(user_id),
         dsl::refresh_token_ciphertext.eq(&sealed.ciphertext),
@@ -159,7 +159,7 @@ pub fn store_refresh_token(
 }
 
 /// The credentials of `user_id`, if any.
-pub fn find(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Option<GoogleCredential>> {
+pub fn find(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<GoogleCredential>> {
     dsl::google_credentials
         .find(user_id)
         .select(GoogleCredential::as_select())
@@ -172,11 +172,11 @@ pub fn find(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Option<Google
 pub fn cache_access_token(
     conn: &mut PgConnection,
     cipher: &TokenCipher,
-    user_id: Uuid,
+    user_id: UserId,
     access_token: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<bool, CredentialError> {
-    let sealed = cipher.seal(user_id.as_bytes(), access_token)?;
+    let sealed = cipher.seal(user_id.0.as_bytes(), access_token)?;
     let n = diesel::update(
         dsl::google_credentials
             .find(user_id)
@@ -193,7 +193,7 @@ pub fn cache_access_token(
 }
 
 /// Marks the grant revoked and forgets the cached access token. Returns whether the row exists.
-pub fn mark_revoked(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<bool> {
+pub fn mark_revoked(conn: &mut PgConnection, user_id: UserId) -> QueryResult<bool> {
     diesel::update(dsl::google_credentials.find(user_id))
         .set((
             dsl::status.eq(CredentialStatus::Revoked),

@@ -5,9 +5,9 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::db::schema::calendar_outbox::dsl;
+use crate::ids::{CaseId, UserId};
 
 /// An event still on a calendar when its case was hard-deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -20,7 +20,7 @@ pub struct OrphanedEvent {
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct PendingCase {
     #[diesel(sql_type = SqlUuid)]
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     #[diesel(sql_type = BigInt)]
     pub last_id: i64,
     #[diesel(sql_type = Jsonb)]
@@ -42,7 +42,7 @@ impl PendingCase {
 /// two workers at the same time.
 pub fn claim_next_case(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     lease: Duration,
 ) -> QueryResult<Option<PendingCase>> {
     conn.transaction(|conn| {
@@ -83,8 +83,8 @@ pub fn claim_next_case(
 /// Removes a case's rows up to `last_id` (rows written since stay for the next run).
 pub fn complete(
     conn: &mut PgConnection,
-    user_id: Uuid,
-    case_id: Uuid,
+    user_id: UserId,
+    case_id: CaseId,
     last_id: i64,
 ) -> QueryResult<usize> {
     diesel::delete(
@@ -101,8 +101,8 @@ pub fn complete(
 /// other pushes have claimed keep their claims.
 pub fn defer(
     conn: &mut PgConnection,
-    user_id: Uuid,
-    failed_case: Option<Uuid>,
+    user_id: UserId,
+    failed_case: Option<CaseId>,
     delay: Duration,
 ) -> QueryResult<usize> {
     diesel::sql_query(format!(
@@ -118,7 +118,7 @@ pub fn defer(
 }
 
 /// How many times the push of a user's case has failed so far (its rows' highest count).
-pub fn attempts(conn: &mut PgConnection, user_id: Uuid, case_id: Uuid) -> QueryResult<i32> {
+pub fn attempts(conn: &mut PgConnection, user_id: UserId, case_id: CaseId) -> QueryResult<i32> {
     dsl::calendar_outbox
         .filter(dsl::user_id.eq(user_id))
         .filter(dsl::case_id.eq(case_id))
@@ -129,11 +129,11 @@ pub fn attempts(conn: &mut PgConnection, user_id: Uuid, case_id: Uuid) -> QueryR
 
 /// Users with a case waiting and free to claim (see `claim_next_case`), for the sweep that
 /// enqueues their push jobs.
-pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Uuid>> {
+pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<UserId>> {
     #[derive(QueryableByName)]
     struct User {
         #[diesel(sql_type = SqlUuid)]
-        user_id: Uuid,
+        user_id: UserId,
     }
     // A user whose best channel waits for re-authorisation is left out: their push would
     // only answer "deferred", on every sweep, until they reconnect and watch again.
@@ -162,8 +162,8 @@ pub fn count_waiting(conn: &mut PgConnection) -> QueryResult<i64> {
 /// Queues a push for each of `case_ids` (used when a calendar is first watched).
 pub fn enqueue_cases(
     conn: &mut PgConnection,
-    user_id: Uuid,
-    case_ids: &[Uuid],
+    user_id: UserId,
+    case_ids: &[CaseId],
 ) -> QueryResult<usize> {
     diesel::sql_query("INSERT INTO calendar_outbox (user_id, case_id) SELECT $1, unnest($2)")
         .bind::<SqlUuid, _>(user_id)

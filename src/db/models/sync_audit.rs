@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::db::schema::calendar_sync_audit::{self, dsl};
+use crate::ids::{CaseId, UserId};
 
 /// Whether Google's change was applied to the case or lost to a later tracker change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +25,8 @@ impl AuditOutcome {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = calendar_sync_audit)]
 pub struct NewAuditEntry<'a> {
-    pub case_id: Uuid,
-    pub user_id: Uuid,
+    pub case_id: CaseId,
+    pub user_id: UserId,
     pub field: &'a str,
     pub old_value: Option<NaiveDate>,
     pub new_value: Option<NaiveDate>,
@@ -39,8 +39,8 @@ pub struct NewAuditEntry<'a> {
 #[diesel(table_name = calendar_sync_audit, check_for_backend(diesel::pg::Pg))]
 pub struct AuditEntry {
     pub id: i64,
-    pub case_id: Uuid,
-    pub user_id: Uuid,
+    pub case_id: CaseId,
+    pub user_id: UserId,
     pub field: String,
     pub old_value: Option<NaiveDate>,
     pub new_value: Option<NaiveDate>,
@@ -58,7 +58,7 @@ pub fn insert(conn: &mut PgConnection, entry: &NewAuditEntry<'_>) -> QueryResult
 }
 
 /// A case's audit trail, oldest first.
-pub fn list_for_case(conn: &mut PgConnection, case_id: Uuid) -> QueryResult<Vec<AuditEntry>> {
+pub fn list_for_case(conn: &mut PgConnection, case_id: CaseId) -> QueryResult<Vec<AuditEntry>> {
     dsl::calendar_sync_audit
         .filter(dsl::case_id.eq(case_id))
         .order(dsl::id.asc())

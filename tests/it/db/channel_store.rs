@@ -3,13 +3,13 @@
 use calsync::db::models::calendar_channel::{self as store, generate_channel_id};
 use calsync::db::models::{ChannelStatus, NewCalendarChannel};
 use chrono::{TimeZone, Utc};
-use uuid::Uuid;
 
 use crate::helpers::builders::insert_user;
 use crate::helpers::test_db::TestDb;
+use calsync::ids::UserId;
 
 fn new_channel<'a>(
-    user_id: Uuid,
+    user_id: UserId,
     calendar: &'a str,
     channel_id: &'a str,
     exp: i64,

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::helpers::builders::{insert_case, insert_user};
 use crate::helpers::test_db::TestDb;
+use calsync::ids::{CaseId, UserId};
 
-fn channel<'a>(user_id: Uuid, channel_id: &'a str) -> NewCalendarChannel<'a> {
+fn channel<'a>(user_id: UserId, channel_id: &'a str) -> NewCalendarChannel<'a> {
     NewCalendarChannel {
         user_id,
         calendar_id: "primary",
@@ -26,7 +27,7 @@ fn channel<'a>(user_id: Uuid, channel_id: &'a str) -> NewCalendarChannel<'a> {
     }
 }
 
-fn link<'a>(case_id: Uuid, user_id: Uuid, event_id: &'a str) -> NewCaseEventLink<'a> {
+fn link<'a>(case_id: CaseId, user_id: UserId, event_id: &'a str) -> NewCaseEventLink<'a> {
     NewCaseEventLink {
         case_id,
         user_id,
@@ -40,7 +41,7 @@ fn link<'a>(case_id: Uuid, user_id: Uuid, event_id: &'a str) -> NewCaseEventLink
 }
 
 /// Switches the session to the `authenticated` role acting for `user`.
-fn act_as(conn: &mut PgConnection, user: Uuid) {
+fn act_as(conn: &mut PgConnection, user: UserId) {
     conn.batch_execute(&format!(
         "SET ROLE authenticated; SELECT set_config('request.jwt.claims', '{{\"sub\":\"{user}\",\"role\":\"authenticated\"}}', false)"
     ))
@@ -50,11 +51,11 @@ fn act_as(conn: &mut PgConnection, user: Uuid) {
 struct World {
     _db: TestDb,
     conn: PgConnection,
-    a: Uuid,
-    b: Uuid,
+    a: UserId,
+    b: UserId,
     a_channel: String,
     b_channel: String,
-    b_case: Uuid,
+    b_case: CaseId,
     a_link: Uuid,
     b_link: Uuid,
 }
@@ -118,7 +119,7 @@ fn a_sees_and_changes_only_their_own_channels() {
 #[derive(QueryableByName)]
 struct Owner {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     sync_token: Option<String>,
 }

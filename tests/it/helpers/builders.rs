@@ -1,21 +1,23 @@
 //! Fixture builders: rows with randomised identifiers.
 
 use calsync::db::schema::{cases, perm_users};
+use calsync::ids::{CaseId, UserId};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
 /// Inserts a user with a random email; returns its id.
-pub fn insert_user(conn: &mut PgConnection) -> Uuid {
+pub fn insert_user(conn: &mut PgConnection) -> UserId {
     diesel::insert_into(perm_users::table)
         .values(perm_users::email.eq(format!("user-{}@example.com", Uuid::new_v4().simple())))
         .returning(perm_users::id)
-        .get_result(conn)
+        .get_result::<uuid::Uuid>(conn)
+        .map(UserId)
         .expect("insert user")
 }
 
 /// Inserts an open case of `user_id`; returns its id.
-pub fn insert_case(conn: &mut PgConnection, user_id: Uuid) -> Uuid {
+pub fn insert_case(conn: &mut PgConnection, user_id: UserId) -> CaseId {
     diesel::insert_into(cases::table)
         .values((
             cases::user_id.eq(user_id),
@@ -26,6 +28,7 @@ pub fn insert_case(conn: &mut PgConnection, user_id: Uuid) -> Uuid {
             )),
         ))
         .returning(cases::id)
-        .get_result(conn)
+        .get_result::<uuid::Uuid>(conn)
+        .map(CaseId)
         .expect("insert case")
 }

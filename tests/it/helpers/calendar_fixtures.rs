@@ -9,13 +9,13 @@ use calsync::outbound::event_body::summary;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::builders::insert_case;
 use super::google::GoogleWorld;
+use calsync::ids::CaseId;
 
 pub struct LinkedDeadline {
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub kind: DeadlineKind,
     pub event_id: String,
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::builders::insert_user;
 use super::test_db::TestDb;
+use calsync::ids::UserId;
 
 pub struct GoogleWorld {
     pub emu: Emulator,
@@ -21,7 +22,7 @@ pub struct GoogleWorld {
     pub cipher: TokenCipher,
     /// The key behind `cipher` (for child processes: `TOKEN_ENCRYPTION_KEY`).
     pub key: EncryptionKey,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub google_user: TestUser,
     pub ctx: SyncContext,
 }

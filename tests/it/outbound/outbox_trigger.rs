@@ -5,12 +5,12 @@ use calsync::db::schema::{calendar_outbox, cases};
 use chrono::{NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::helpers::builders::{insert_case, insert_user};
 use crate::helpers::test_db::TestDb;
+use calsync::ids::{CaseId, UserId};
 
-fn outbox(conn: &mut PgConnection, case: Uuid) -> Vec<(Uuid, Option<serde_json::Value>)> {
+fn outbox(conn: &mut PgConnection, case: CaseId) -> Vec<(UserId, Option<serde_json::Value>)> {
     calendar_outbox::table
         .filter(calendar_outbox::case_id.eq(case))
         .order(calendar_outbox::id)

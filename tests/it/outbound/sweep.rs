@@ -6,8 +6,9 @@ use calsync::db::models::outbox;
 
 use crate::helpers::builders::{insert_case, insert_user};
 use crate::helpers::test_db::TestDb;
+use calsync::ids::UserId;
 
-fn watch(conn: &mut diesel::PgConnection, user: uuid::Uuid, calendar: &str, channel_id: &str) {
+fn watch(conn: &mut diesel::PgConnection, user: UserId, calendar: &str, channel_id: &str) {
     channels::upsert(
         conn,
         &NewCalendarChannel {

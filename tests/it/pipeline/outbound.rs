@@ -16,10 +16,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Uuid as SqlUuid};
 use gcal_emulator::RecordedRequest;
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::helpers::pipeline::Pipeline;
 use crate::helpers::test_redis::eventually;
+use calsync::ids::{CaseId, UserId};
 
 /// How long a push may take to show; generous, the suite shares two busy cores.
 pub const SETTLE: Duration = Duration::from_secs(20);
@@ -33,11 +33,11 @@ pub fn day(month: u32, d: u32) -> NaiveDate {
 /// Inserts an open case of `user` with these deadlines, by plain SQL; returns its id.
 pub fn insert_case_with(
     conn: &mut PgConnection,
-    user: Uuid,
+    user: UserId,
     beneficiary: &str,
     deadlines: &[(DeadlineKind, NaiveDate)],
-) -> Uuid {
-    let case: Uuid = diesel::insert_into(cases::table)
+) -> CaseId {
+    let case: CaseId = diesel::insert_into(cases::table)
         .values((
             cases::user_id.eq(user),
             cases::employer_name.eq(EMPLOYER),
@@ -55,7 +55,7 @@ pub fn insert_case_with(
 /// `UPDATE cases SET <kind> = date`, as any writer would.
 pub fn set_deadline(
     conn: &mut PgConnection,
-    case: Uuid,
+    case: CaseId,
     kind: DeadlineKind,
     date: Option<NaiveDate>,
 ) {
@@ -70,7 +70,7 @@ pub fn set_deadline(
 }
 
 /// The case's current value of a deadline.
-pub fn deadline(conn: &mut PgConnection, case: Uuid, kind: DeadlineKind) -> Option<NaiveDate> {
+pub fn deadline(conn: &mut PgConnection, case: CaseId, kind: DeadlineKind) -> Option<NaiveDate> {
     #[derive(QueryableByName)]
     struct Value {
         #[diesel(sql_type = Nullable<Date>)]
@@ -90,7 +90,7 @@ pub fn outbox_len(conn: &mut PgConnection) -> i64 {
     calendar_outbox::table.count().get_result(conn).unwrap()
 }
 
-pub fn link(conn: &mut PgConnection, case: Uuid, kind: DeadlineKind) -> CaseEventLink {
+pub fn link(conn: &mut PgConnection, case: CaseId, kind: DeadlineKind) -> CaseEventLink {
     links::list_for_case(conn, case)
         .unwrap()
         .into_iter()
@@ -101,7 +101,7 @@ pub fn link(conn: &mut PgConnection, case: Uuid, kind: DeadlineKind) -> CaseEven
 /// (field, old, new, outcome) of every audit row of a case, oldest first.
 pub fn audit(
     conn: &mut PgConnection,
-    case: Uuid,
+    case: CaseId,
 ) -> Vec<(String, Option<NaiveDate>, Option<NaiveDate>, String)> {
     calendar_sync_audit::table
         .filter(calendar_sync_audit::case_id.eq(case))
@@ -129,7 +129,7 @@ pub fn marker_of(event: &Value) -> Option<(String, String)> {
 }
 
 /// The live events on the calendar carrying `case`'s marker.
-pub fn live_events_of(p: &Pipeline, case: Uuid) -> Vec<Value> {
+pub fn live_events_of(p: &Pipeline, case: CaseId) -> Vec<Value> {
     p.w.emu
         .events(p.w.calendar())
         .into_iter()
@@ -147,7 +147,7 @@ pub fn live_event_count(p: &Pipeline) -> usize {
 }
 
 /// The live event of one deadline, if any.
-pub fn event_of(p: &Pipeline, case: Uuid, kind: DeadlineKind) -> Option<Value> {
+pub fn event_of(p: &Pipeline, case: CaseId, kind: DeadlineKind) -> Option<Value> {
     live_events_of(p, case)
         .into_iter()
         .find(|e| marker_of(e).is_some_and(|(_, k)| k == kind.column()))
@@ -162,7 +162,7 @@ pub fn event_date(event: &Value) -> Option<NaiveDate> {
 /// the case and kind, with the deterministic id of `generation`.
 pub fn assert_deadline_event(
     event: &Value,
-    case: Uuid,
+    case: CaseId,
     kind: DeadlineKind,
     date: NaiveDate,
     beneficiary: &str,

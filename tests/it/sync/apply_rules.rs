@@ -11,10 +11,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::helpers::builders::{insert_case, insert_user};
 use crate::helpers::test_db::TestDb;
+use calsync::ids::{CaseId, UserId};
 
 const KIND: DeadlineKind = DeadlineKind::RfeDue;
 
@@ -25,8 +25,8 @@ fn day(d: u32) -> NaiveDate {
 struct Fixture {
     _db: TestDb,
     conn: PgConnection,
-    user: Uuid,
-    case: Uuid,
+    user: UserId,
+    case: CaseId,
     event_id: String,
 }
 

@@ -9,11 +9,12 @@ use gcal_emulator::{EventTime, NotificationMode};
 
 use super::*;
 use crate::helpers::pipeline::Pipeline;
+use calsync::ids::CaseId;
 
 use DeadlineKind::{RfeDue, RfiDue};
 
 /// A watched calendar with one case whose RFI deadline is on it (day(5, 1)).
-async fn one_synced_deadline(beneficiary: &str) -> (Pipeline, Uuid) {
+async fn one_synced_deadline(beneficiary: &str) -> (Pipeline, CaseId) {
     let p = Pipeline::start().await;
     p.watch().await;
     let case = insert_case_with(
@@ -27,7 +28,7 @@ async fn one_synced_deadline(beneficiary: &str) -> (Pipeline, Uuid) {
     (p, case)
 }
 
-fn user_moves(p: &Pipeline, case: Uuid, date: chrono::NaiveDate) -> String {
+fn user_moves(p: &Pipeline, case: CaseId, date: chrono::NaiveDate) -> String {
     let id = link(&mut p.w.db.conn(), case, RfiDue).google_event_id;
     let moved =
         p.w.emu
@@ -204,7 +205,7 @@ async fn inbound_caught_up(p: &Pipeline) {
     quiesce(p, Duration::from_millis(500)).await;
 }
 
-fn case_row(conn: &mut PgConnection, case: Uuid) -> String {
+fn case_row(conn: &mut PgConnection, case: CaseId) -> String {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]

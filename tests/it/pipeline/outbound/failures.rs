@@ -8,6 +8,7 @@ use gcal_emulator::{FaultKind, FaultRule};
 
 use super::*;
 use crate::helpers::pipeline::{Pipeline, PipelineOptions};
+use calsync::ids::CaseId;
 
 #[tokio::test]
 async fn a_rate_limited_case_retries_soon_however_many_cases_the_run_had_pushed() {
@@ -20,7 +21,7 @@ async fn a_rate_limited_case_retries_soon_however_many_cases_the_run_had_pushed(
     .await;
     p.watch().await;
     let mut conn = p.w.db.conn();
-    let cases: Vec<Uuid> = (1..=CASES)
+    let cases: Vec<CaseId> = (1..=CASES)
         .map(|i| {
             insert_case_with(
                 &mut conn,
@@ -42,7 +43,7 @@ async fn a_rate_limited_case_retries_soon_however_many_cases_the_run_had_pushed(
     );
     conn.batch_execute("UPDATE cases SET rfi_due_date = rfi_due_date + 7")
         .unwrap();
-    let moved = |case: Uuid| {
+    let moved = |case: CaseId| {
         event_of(&p, case, DeadlineKind::RfiDue).and_then(|e| event_date(&e))
             == deadline(&mut p.w.db.conn(), case, DeadlineKind::RfiDue)
     };
