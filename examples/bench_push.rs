@@ -11,21 +11,21 @@
 //! deleted at the end. Prints one `BENCH ...` line.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use calsync::config::{DatabaseConfig, GoogleConfig, QueueConfig, RedisConfig, unique_name};
+use calsync::account::GoogleAccounts;
+use calsync::channels::{WatchTarget, watch_calendar};
+use calsync::config::{
+    DatabaseConfig, GoogleConfig, QueueConfig, RedisConfig, SyncConfig, SyncSettings, WorkerConfig,
+    unique_name,
+};
 use calsync::crypto::{EncryptionKey, TokenCipher};
 use calsync::db::models::google_credential;
 use calsync::db::{Db, migrations};
-use calsync::google::GoogleAccounts;
-use calsync::jobs::push_case_changes::PushCaseChanges;
-use calsync::jobs::{JobContext, WorkerSettings, outbox_sweep, run_job_worker};
-use calsync::outbound::Pacer;
-use calsync::queue::backend::BackendSettings;
-use calsync::queue::{self, JobQueue, RedisQueue};
-use calsync::sync::watch::{WatchTarget, watch_calendar};
-use calsync::sync::{SyncContext, SyncSettings};
+use calsync::inbound::SyncContext;
+use calsync::queue;
+use calsync::retry::RetryPolicy;
+use calsync::worker::{self, WorkerSetup};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -112,6 +112,7 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
         db: db.clone(),
         google,
         settings: SyncSettings::default(),
+        retry: RetryPolicy::default(),
     };
 
     // 50 users, each with Google connected and a watched calendar (no webhook receiver: the
@@ -145,32 +146,31 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
 
     let queue_config = QueueConfig::with_namespace(namespace);
     let redis = queue::connect(&RedisConfig::for_url(redis_url))?;
-    let job_ctx = Arc::new(JobContext {
+    // The worker as `calsync worker` runs it (its inbound side idles: no webhook here).
+    let setup = WorkerSetup {
         db: db.clone(),
-        sync: ctx.clone(),
-        push_batch_cases: 200,
-        push_pacer: Pacer::per_minute(Some(pace).filter(|p| *p > 0)),
-    });
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let worker = tokio::spawn(run_job_worker::<PushCaseChanges>(
-        job_ctx,
-        RedisQueue::new(redis.clone(), namespace, PushCaseChanges::QUEUE),
-        WorkerSettings {
-            backend: BackendSettings::new(&unique_name("bench-push"), &queue_config),
+        redis,
+        queue: queue_config,
+        worker: WorkerConfig {
+            name: unique_name("bench-push"),
             concurrency,
             shutdown_grace: Duration::from_secs(10),
         },
-        stopped(stop_rx.clone()),
-    ));
-    let sweep = tokio::spawn(outbox_sweep::run(
-        db.clone(),
-        JobQueue::new(redis.clone(), &queue_config),
-        Duration::from_millis(50),
-        stopped(stop_rx.clone()),
-    ));
+        sync: SyncConfig {
+            settings: SyncSettings::default(),
+            outbox_sweep_interval: Duration::from_millis(50),
+            push_batch_cases: 200,
+            backstop_interval: None,
+            push_requests_per_minute: Some(pace).filter(|p| *p > 0),
+        },
+        google: ctx.google.clone(),
+        retry: RetryPolicy::default(),
+        renewal: None,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(worker::run(setup, async move {
+        let _ = stop_rx.await;
+    }));
 
     // 1,000 cases, 5 deadlines each, in one transaction.
     let users_sql = user_ids
@@ -212,9 +212,8 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drained = started.elapsed();
-    let _ = stop_tx.send(true);
+    let _ = stop_tx.send(());
     worker.await??;
-    sweep.await?;
 
     let requests = emu.requests();
     let api: Vec<_> = requests

@@ -1,7 +1,8 @@
-//! Benchmark of the inbound sync, run by `scripts/bench-sync` (see README "Sync benchmark").
+//! Benchmark of the inbound sync, run by `scripts/bench-sync` (see `docs/benchmarks.md`).
 //!
 //! Everything runs in this process on one tokio runtime: the Google emulator, calsync's
-//! webhook server, one `ProcessCalendarChanges` worker, against a temporary PostgreSQL
+//! webhook server, one worker as `calsync worker` builds it (its push side finds nothing to
+//! do: the seeded events are already right), against a temporary PostgreSQL
 //! database (created and dropped here) and a random Redis namespace (deleted afterwards).
 //!
 //! 1. Seeds a calendar of `BENCH_EVENTS` events (default 10,000), `BENCH_LINKED` of them
@@ -17,13 +18,15 @@
 //! loopback HTTP, and "calsync" is the wall time minus it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use calsync::account::GoogleAccounts;
 use calsync::channel_token;
+use calsync::channels::{WatchTarget, watch_calendar};
 use calsync::config::{
-    DatabaseConfig, GoogleConfig, HttpConfig, QueueConfig, RedisConfig, WebhookConfig, unique_name,
+    DatabaseConfig, GoogleConfig, HttpConfig, QueueConfig, RedisConfig, SyncConfig, SyncSettings,
+    WebhookConfig, WorkerConfig, unique_name,
 };
 use calsync::crypto::{EncryptionKey, TokenCipher};
 use calsync::db::models::NewCalendarChannel;
@@ -33,16 +36,14 @@ use calsync::db::models::google_credential;
 use calsync::db::schema::case_event_links;
 use calsync::db::{Db, migrations};
 use calsync::domain::{DeadlineKind, EventMarker};
-use calsync::google::{GoogleAccounts, GoogleError};
-use calsync::http;
+use calsync::google::GoogleError;
+use calsync::http::{self, AppState};
 use calsync::ids::{CaseId, UserId};
-use calsync::jobs::process_calendar_changes::ProcessCalendarChanges;
-use calsync::jobs::{self, JobContext, WorkerSettings};
-use calsync::queue::backend::BackendSettings;
-use calsync::queue::{self, JobQueue, RedisQueue};
-use calsync::state::AppState;
-use calsync::sync::watch::{WatchTarget, watch_calendar};
-use calsync::sync::{SyncContext, SyncOutcome, SyncReport, SyncSettings, sync_channel};
+use calsync::inbound::{SyncContext, SyncOutcome, SyncReport, sync_channel};
+use calsync::jobs::JobQueue;
+use calsync::queue;
+use calsync::retry::RetryPolicy;
+use calsync::worker::{self, WorkerSetup};
 use chrono::{NaiveDate, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -377,6 +378,7 @@ async fn main() -> anyhow::Result<()> {
         db: db.clone(),
         google,
         settings,
+        retry: RetryPolicy::default(),
     };
 
     let seeding = Instant::now();
@@ -484,25 +486,29 @@ async fn main() -> anyhow::Result<()> {
     let server_handle = server.handle();
     tokio::spawn(server);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(jobs::run_job_worker::<
-        calsync::jobs::process_calendar_changes::ProcessCalendarChanges,
-    >(
-        Arc::new(JobContext {
-            db: db.clone(),
-            sync: ctx.clone(),
-            push_batch_cases: 200,
-            push_pacer: calsync::outbound::Pacer::default(),
-        }),
-        RedisQueue::new(redis, &namespace.name, ProcessCalendarChanges::QUEUE),
-        WorkerSettings {
-            backend: BackendSettings::new(&unique_name("bench"), &queue_config),
+    let setup = WorkerSetup {
+        db: db.clone(),
+        redis,
+        queue: queue_config,
+        worker: WorkerConfig {
+            name: unique_name("bench"),
             concurrency: 4,
             shutdown_grace: Duration::from_secs(5),
         },
-        async move {
-            let _ = stop_rx.await;
+        sync: SyncConfig {
+            settings: ctx.settings.clone(),
+            outbox_sweep_interval: Duration::from_millis(500),
+            push_batch_cases: 200,
+            backstop_interval: None,
+            push_requests_per_minute: None,
         },
-    ));
+        google: ctx.google.clone(),
+        retry: RetryPolicy::default(),
+        renewal: None,
+    };
+    let worker = tokio::spawn(worker::run(setup, async move {
+        let _ = stop_rx.await;
+    }));
     // A watched channel in place of the bare row (same calendar, same sync position).
     sql_query("DELETE FROM calendar_sync_channels").execute(&mut conn)?;
     let (channel, _) = watch_calendar(

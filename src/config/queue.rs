@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use super::env::{ConfigError, var, var_parsed};
 
-/// Where the job queues live in Redis and how jobs are leased, retried and deduplicated.
+/// Where the job queues live in Redis and how jobs are leased and deduplicated (how they
+/// are retried is the retry policy's: `crate::retry`).
 /// `serve` and `worker` must agree on these (the namespace above all).
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
@@ -15,12 +16,6 @@ pub struct QueueConfig {
     pub poll_interval: Duration,
     /// How long a (channel, message number) pair is remembered to drop repeats.
     pub dedup_ttl: Duration,
-    /// Attempts (first run included) before a failing job goes to the dead set.
-    pub max_attempts: u32,
-    /// Delay before the first retry; doubles each attempt, with jitter.
-    pub backoff_base: Duration,
-    /// Longest delay between retries.
-    pub backoff_max: Duration,
 }
 
 impl QueueConfig {
@@ -29,18 +24,12 @@ impl QueueConfig {
     /// - `QUEUE_LEASE_MS` (default 30000; at least 1000)
     /// - `QUEUE_POLL_INTERVAL_MS` (default 25)
     /// - `QUEUE_DEDUP_TTL_SECS` (default 86400)
-    /// - `JOB_MAX_ATTEMPTS` (default 8)
-    /// - `JOB_BACKOFF_BASE_MS` (default 1000)
-    /// - `JOB_BACKOFF_MAX_MS` (default 300000)
     pub fn from_env() -> Result<Self, ConfigError> {
         let c = Self {
             namespace: var("QUEUE_NAMESPACE").unwrap_or_else(|| "calsync".to_owned()),
             lease: Duration::from_millis(var_parsed("QUEUE_LEASE_MS", 30_000)?),
             poll_interval: Duration::from_millis(var_parsed("QUEUE_POLL_INTERVAL_MS", 25)?),
             dedup_ttl: Duration::from_secs(var_parsed("QUEUE_DEDUP_TTL_SECS", 86_400)?),
-            max_attempts: var_parsed("JOB_MAX_ATTEMPTS", 8)?,
-            backoff_base: Duration::from_millis(var_parsed("JOB_BACKOFF_BASE_MS", 1000)?),
-            backoff_max: Duration::from_millis(var_parsed("JOB_BACKOFF_MAX_MS", 300_000)?),
         };
         c.validate()?;
         Ok(c)
@@ -53,9 +42,6 @@ impl QueueConfig {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(25),
             dedup_ttl: Duration::from_secs(86_400),
-            max_attempts: 8,
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
         }
     }
 
@@ -72,15 +58,6 @@ impl QueueConfig {
         }
         if self.poll_interval.is_zero() {
             return Err(invalid("QUEUE_POLL_INTERVAL_MS", "must be at least 1"));
-        }
-        if self.max_attempts == 0 {
-            return Err(invalid("JOB_MAX_ATTEMPTS", "must be at least 1"));
-        }
-        if self.backoff_max < self.backoff_base {
-            return Err(invalid(
-                "JOB_BACKOFF_MAX_MS",
-                "must not be below JOB_BACKOFF_BASE_MS",
-            ));
         }
         Ok(())
     }

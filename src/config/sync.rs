@@ -1,7 +1,25 @@
 use std::time::Duration;
 
 use super::env::{ConfigError, var_parsed};
-use crate::sync::SyncSettings;
+
+/// Tunables of an inbound sync run.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// `maxResults` per events.list page (Google allows up to 2500).
+    pub page_size: u32,
+    /// How long a run may hold the channel before another worker may take it over; extended
+    /// after every page.
+    pub lease_ttl: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 2500,
+            lease_ttl: Duration::from_secs(60),
+        }
+    }
+}
 
 /// How the worker syncs: page size and lease of inbound runs, and how the outbox is drained.
 #[derive(Debug, Clone)]
@@ -22,7 +40,6 @@ impl SyncConfig {
     /// Reads:
     /// - `SYNC_PAGE_SIZE` (default 2500, Google's maximum `maxResults`)
     /// - `SYNC_LEASE_SECS` (default 60): how long a run holds its channel between pages
-    /// - `SYNC_REQUEST_ATTEMPTS` (default 3): tries per Google request within one run
     /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
     /// - `PUSH_BATCH_CASES` (default 200)
     /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
@@ -40,8 +57,6 @@ impl SyncConfig {
             settings: SyncSettings {
                 page_size,
                 lease_ttl: Duration::from_secs(var_parsed("SYNC_LEASE_SECS", 60u64)?.max(5)),
-                request_attempts: var_parsed("SYNC_REQUEST_ATTEMPTS", 3u32)?.max(1),
-                ..SyncSettings::default()
             },
             outbox_sweep_interval: Duration::from_millis(
                 var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),

@@ -6,6 +6,7 @@ use diesel::{Connection, ConnectionError};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;
+use crate::retry::{Classify, Failure};
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
@@ -23,6 +24,24 @@ pub enum DbError {
     /// The blocking task was cancelled because the runtime is shutting down.
     #[error("database task cancelled")]
     Cancelled,
+}
+
+impl Classify for DbError {
+    /// Pool exhaustion, lost connections and the like are transient; constraint violations
+    /// say the work itself is wrong.
+    fn classify(&self) -> Failure {
+        use diesel::result::{DatabaseErrorKind as K, Error as Q};
+        match self {
+            Self::Query(Q::DatabaseError(
+                K::UniqueViolation
+                | K::ForeignKeyViolation
+                | K::CheckViolation
+                | K::NotNullViolation,
+                _,
+            )) => Failure::Permanent,
+            _ => Failure::Transient,
+        }
+    }
 }
 
 /// A cloneable handle to the pool. `run` is the only way async code reaches diesel.

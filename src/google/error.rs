@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 
+use crate::retry::{Classify, Failure, Parked};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GoogleError {
@@ -61,12 +63,31 @@ pub enum GoogleError {
     Decode(String),
 }
 
-impl GoogleError {
-    /// Whether trying the same request again later can succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient(_))
+impl Classify for GoogleError {
+    /// Rate limits and transient failures may succeed later; a second 401 after a refresh
+    /// is treated as transient (Google's token service lagging); a revoked grant needs the
+    /// user; everything else fails the same way every time.
+    fn classify(&self) -> Failure {
+        match self {
+            Self::RateLimited { retry_after } => Failure::RateLimited {
+                retry_after: *retry_after,
+            },
+            Self::Transient(_) | Self::Unauthorized => Failure::Transient,
+            Self::GrantRevoked => Failure::NeedsAction(Parked::GrantRevoked),
+            Self::SyncTokenGone
+            | Self::ClientRejected(_)
+            | Self::NotFound
+            | Self::AlreadyDeleted
+            | Self::Duplicate
+            | Self::PreconditionFailed
+            | Self::Forbidden { .. }
+            | Self::Rejected { .. }
+            | Self::Decode(_) => Failure::Permanent,
+        }
     }
+}
 
+impl GoogleError {
     /// A failed transport (connect, timeout, broken body) is always transient.
     pub fn from_transport(e: &reqwest::Error) -> Self {
         let what = if e.is_timeout() {
@@ -244,13 +265,19 @@ mod tests {
             GoogleError::PreconditionFailed
         );
         for s in [500, 502, 503, 504] {
-            assert!(classify_simple(s, "backendError").is_retryable());
+            assert_eq!(
+                classify_simple(s, "backendError").classify(),
+                Failure::Transient
+            );
         }
         assert!(matches!(
             classify_simple(400, "invalid"),
             GoogleError::Rejected { status: 400, .. }
         ));
-        assert!(!classify_simple(400, "invalid").is_retryable());
+        assert_eq!(
+            classify_simple(400, "invalid").classify(),
+            Failure::Permanent
+        );
     }
 
     #[test]

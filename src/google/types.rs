@@ -37,6 +37,15 @@ impl Event {
         self.status.as_deref() == Some("cancelled")
     }
 
+    /// The event's day: the date of an all-day event, or the local date of a timed one.
+    /// Both sync directions compare deadlines by this.
+    pub fn date(&self) -> Option<NaiveDate> {
+        let start = self.start.as_ref()?;
+        start
+            .date
+            .or_else(|| start.date_time.map(|dt| dt.date_naive()))
+    }
+
     /// The value of a private extended property.
     pub fn private_property(&self, key: &str) -> Option<&str> {
         self.extended_properties

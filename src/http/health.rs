@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use diesel::RunQueryDsl;
 
 use crate::db::DbError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -1,7 +1,9 @@
 //! The HTTP surface of `calsync serve`: routes, the latency middleware and the server.
 
+mod error;
 pub mod health;
 pub mod metrics;
+mod state;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -13,7 +15,8 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::config::HttpConfig;
-use crate::state::AppState;
+pub use error::ApiError;
+pub use state::AppState;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {

@@ -8,10 +8,11 @@ use std::time::Duration;
 use chrono::Utc;
 use rand::Rng;
 
+use super::JobQueue;
+use super::process_calendar_changes::ProcessCalendarChanges;
 use crate::db::models::calendar_channel;
 use crate::db::{Db, DbError};
-use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
-use crate::queue::{EnqueueOutcome, JobQueue};
+use crate::queue::EnqueueOutcome;
 
 /// Enqueues a sync for every active channel; returns how many new jobs that made (the rest
 /// coalesced into jobs already waiting).

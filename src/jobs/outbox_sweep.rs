@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use super::JobQueue;
 use crate::db::models::outbox;
 use crate::db::{Db, DbError};
-use crate::queue::JobQueue;
 
 /// Users a sweep looks at, at most.
 const USERS_PER_SWEEP: i64 = 1000;

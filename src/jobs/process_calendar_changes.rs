@@ -1,14 +1,15 @@
 //! `ProcessCalendarChanges`: "something changed on this channel's calendar; bring it up to
 //! date". Enqueued by the webhook, coalesced per channel. The job records the notification
-//! on the channel row, then runs the inbound sync (`crate::sync`).
+//! on the channel row, then runs the inbound sync (`crate::inbound`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobContext, JobError};
+use super::{JobContext, decide};
 use crate::db::DbError;
 use crate::db::models::calendar_channel;
-use crate::sync::{SyncError, SyncOutcome, sync_channel};
+use crate::inbound::{SyncOutcome, sync_channel};
+use crate::queue::JobFailure;
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`, so jobs queued by the
 /// previous release still decode during a deploy.
@@ -36,9 +37,14 @@ impl ProcessCalendarChanges {
 /// replaced channel still delivers for a while; retrying would not make it known) and for
 /// conditions recorded on the rows (a revoked grant, a calendar that is gone): retrying
 /// those would fail the same way, and the rows stop later jobs at once.
-pub async fn run(ctx: &JobContext, job: &ProcessCalendarChanges) -> Result<(), JobError> {
+pub async fn run(
+    ctx: &JobContext,
+    job: &ProcessCalendarChanges,
+    attempt: u32,
+) -> Result<(), JobFailure> {
     let (channel_id, number, at) = (job.channel_id.clone(), job.message_number, job.received_at);
-    let known = ctx
+    let recorded = ctx
+        .sync
         .db
         .run(move |conn| {
             if number > 0 {
@@ -48,8 +54,11 @@ pub async fn run(ctx: &JobContext, job: &ProcessCalendarChanges) -> Result<(), J
             }
             .map_err(DbError::from)
         })
-        .await
-        .map_err(JobError::from_db)?;
+        .await;
+    let known = match recorded {
+        Ok(known) => known,
+        Err(e) => return decide(&ctx.retry, e, attempt, "recording the notification"),
+    };
     if !known {
         log::warn!(
             "dropping notification {} for unknown channel {}",
@@ -83,15 +92,11 @@ pub async fn run(ctx: &JobContext, job: &ProcessCalendarChanges) -> Result<(), J
             );
             Ok(())
         }
-        Err(e @ (SyncError::GrantRevoked | SyncError::NoCredentials | SyncError::CalendarGone)) => {
-            log::warn!("channel {}: {e}", job.channel_id);
-            Ok(())
-        }
-        Err(e) if e.is_retryable() => Err(JobError::Transient(
-            anyhow::Error::new(e).context(format!("syncing channel {}", job.channel_id)),
-        )),
-        Err(e) => Err(JobError::Permanent(
-            anyhow::Error::new(e).context(format!("syncing channel {}", job.channel_id)),
-        )),
+        Err(e) => decide(
+            &ctx.retry,
+            e,
+            attempt,
+            &format!("syncing channel {}", job.channel_id),
+        ),
     }
 }

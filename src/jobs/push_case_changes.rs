@@ -5,9 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobContext, JobError};
+use super::JobContext;
 use crate::ids::UserId;
-use crate::outbound::{PushError, PushOutcome, push_user};
+use crate::outbound::{PushOutcome, push_user};
+use crate::queue::JobFailure;
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,15 +21,8 @@ impl PushCaseChanges {
     pub const QUEUE: &'static str = "push_case_changes";
 }
 
-pub async fn run(ctx: &JobContext, job: &PushCaseChanges) -> Result<(), JobError> {
-    match push_user(
-        &ctx.sync,
-        &ctx.push_pacer,
-        job.user_id,
-        ctx.push_batch_cases,
-    )
-    .await
-    {
+pub async fn run(ctx: &JobContext, job: &PushCaseChanges, _attempt: u32) -> Result<(), JobFailure> {
+    match push_user(&ctx.push, job.user_id).await {
         Ok(PushOutcome::Pushed(report)) => {
             log::info!(
                 "pushed {} case(s) for user {}: {} inserted, {} patched, {} deleted, {} adopted, {} lost to Google{}",
@@ -55,22 +49,12 @@ pub async fn run(ctx: &JobContext, job: &PushCaseChanges) -> Result<(), JobError
             Ok(())
         }
         Ok(PushOutcome::NoCalendar) => Ok(()),
-        Err(e @ (PushError::GrantRevoked | PushError::NoCredentials)) => {
-            log::warn!(
-                "user {}: {e}; their outbox waits for reconnection",
-                job.user_id
-            );
+        // The failed case's outbox rows are already backed off (or the user parked) as the
+        // retry policy decided; the sweep enqueues the push again when they are due, so the
+        // job itself never needs the queue's retries.
+        Err(e) => {
+            log::warn!("push for user {} failed: {e}", job.user_id);
             Ok(())
         }
-        Err(e) if e.is_retryable() => {
-            log::warn!(
-                "push for user {} will be retried when its outbox rows are due: {e}",
-                job.user_id
-            );
-            Ok(())
-        }
-        Err(e) => Err(JobError::Permanent(
-            anyhow::Error::new(e).context(format!("pushing case changes for user {}", job.user_id)),
-        )),
     }
 }

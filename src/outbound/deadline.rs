@@ -7,28 +7,26 @@ use diesel::Connection;
 use uuid::Uuid;
 
 use super::event_body::{changes, new_event, summary};
-use super::pacing::{Cost, Pacer};
+use super::pacing::Cost;
 use super::plan::{Action, Wanted, plan};
-use super::push::{PushError, PushReport};
+use super::push::{PushContext, PushError, PushReport};
+use crate::account::{AccountError, UserSession};
 use crate::db::DbError;
 use crate::db::models::case::Case;
 use crate::db::models::case_deadline;
 use crate::db::models::case_event_link::{self as links, CaseEventLink, NewCaseEventLink};
 use crate::db::models::sync_audit::{self, AuditOutcome, NewAuditEntry};
 use crate::domain::{DeadlineKind, EventMarker, tracker_wins};
-use crate::google::session::SessionError;
-use crate::google::{Event, GoogleError, UserSession};
+use crate::google::{Event, GoogleError};
 use crate::ids::{CaseId, UserId};
-use crate::sync::SyncContext;
-use crate::sync::apply::{apply_events, event_date};
+use crate::inbound::apply_events;
 
 /// Steps one deadline may take in a run before it is left for the next run.
 const MAX_STEPS: usize = 4;
 
 /// Which deadline, of which case, on which calendar.
 pub struct DeadlinePush<'a> {
-    pub ctx: &'a SyncContext,
-    pub pacer: &'a Pacer,
+    pub ctx: &'a PushContext,
     pub calendar: &'a str,
     pub user_id: UserId,
     pub case_id: CaseId,
@@ -92,7 +90,7 @@ impl DeadlinePush<'_> {
     }
 
     async fn pace(&self, cost: Cost) {
-        self.pacer.acquire(self.user_id, cost).await;
+        self.ctx.pacer.acquire(self.user_id, cost).await;
     }
 
     async fn reload_case(&self) -> Result<Option<Case>, PushError> {
@@ -134,7 +132,7 @@ impl DeadlinePush<'_> {
                 report.inserted += 1;
                 Ok(Step::Settled)
             }
-            Err(SessionError::Google(GoogleError::Duplicate)) => {
+            Err(AccountError::Google(GoogleError::Duplicate)) => {
                 self.pace(Cost::Call).await;
                 let existing = session.get_event(self.calendar, &event_id).await?;
                 if existing.is_cancelled() {
@@ -147,7 +145,7 @@ impl DeadlinePush<'_> {
                     .await?;
                     return Ok(Step::Replan);
                 }
-                let current = if event_date(&existing) == Some(wanted.date)
+                let current = if existing.date() == Some(wanted.date)
                     && existing.summary.as_deref() == Some(wanted.summary)
                 {
                     existing
@@ -197,7 +195,7 @@ impl DeadlinePush<'_> {
                 report.patched += 1;
                 Ok(Step::Settled)
             }
-            Err(SessionError::Google(GoogleError::PreconditionFailed)) => {
+            Err(AccountError::Google(GoogleError::PreconditionFailed)) => {
                 self.pace(Cost::Call).await;
                 let current = session
                     .get_event(self.calendar, &link.google_event_id)
@@ -209,7 +207,7 @@ impl DeadlinePush<'_> {
                 self.resolve_conflict(session, link, current, wanted, report)
                     .await
             }
-            Err(SessionError::Google(
+            Err(AccountError::Google(
                 GoogleError::NotFound | GoogleError::AlreadyDeleted | GoogleError::Forbidden { .. },
             )) => {
                 // Deleted in Google before the inbound sync told us (writes to a deleted
@@ -219,10 +217,12 @@ impl DeadlinePush<'_> {
                     .get_event(self.calendar, &link.google_event_id)
                     .await;
                 match current {
-                    Ok(e) if !e.is_cancelled() => Err(PushError::Google(GoogleError::Forbidden {
-                        reason: "event is live but refuses the write".into(),
-                    })),
-                    Ok(_) | Err(SessionError::Google(GoogleError::NotFound)) => {
+                    Ok(e) if !e.is_cancelled() => Err(PushError::Account(AccountError::Google(
+                        GoogleError::Forbidden {
+                            reason: "event is live but refuses the write".into(),
+                        },
+                    ))),
+                    Ok(_) | Err(AccountError::Google(GoogleError::NotFound)) => {
                         self.dismiss(link.id).await?;
                         Ok(Step::Replan)
                     }
@@ -260,7 +260,7 @@ impl DeadlinePush<'_> {
             report.google_won += 1;
             return Ok(Step::CaseChanged);
         }
-        let audit_value = event_date(&current);
+        let audit_value = current.date();
         let (etag, event_id) = (current.etag.clone(), link.google_event_id.clone());
         let lost = (
             link.case_id,
@@ -299,7 +299,7 @@ impl DeadlinePush<'_> {
                 report.patched += 1;
                 Ok(Step::Settled)
             }
-            Err(SessionError::Google(GoogleError::PreconditionFailed)) => Ok(Step::Replan),
+            Err(AccountError::Google(GoogleError::PreconditionFailed)) => Ok(Step::Replan),
             Err(e) => Err(e.into()),
         }
     }
@@ -316,7 +316,7 @@ impl DeadlinePush<'_> {
             .await
         {
             Ok(()) => report.deleted += 1,
-            Err(SessionError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
+            Err(AccountError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
             Err(e) => return Err(e.into()),
         }
         let link_id = link.id;

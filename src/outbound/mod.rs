@@ -11,4 +11,4 @@ pub mod plan;
 pub mod push;
 
 pub use pacing::Pacer;
-pub use push::{PushError, PushOutcome, PushReport, push_user};
+pub use push::{PushContext, PushError, PushOutcome, PushReport, push_user};

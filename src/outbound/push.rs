@@ -6,17 +6,27 @@ use std::time::Duration;
 
 use super::deadline::{DeadlinePush, push_deadline};
 use super::pacing::{Cost, Pacer};
-use crate::crypto::CryptoError;
+use crate::account::{AccountError, GoogleAccounts, UserSession, reauth};
 use crate::db::models::calendar_channel::{self, ChannelStatus};
 use crate::db::models::outbox::{self, PendingCase};
-use crate::db::models::{case, case_event_link, google_credential};
+use crate::db::models::{case, case_event_link};
 use crate::db::{Db, DbError};
 use crate::domain::DeadlineKind;
-use crate::google::session::SessionError;
-use crate::google::{GoogleError, UserSession};
+use crate::google::GoogleError;
 use crate::ids::{CaseId, UserId};
-use crate::sync::SyncContext;
-use crate::sync::fetch::backoff;
+use crate::retry::{Classify, Decision, Failure, RetryPolicy, Work};
+
+/// What a push run needs.
+#[derive(Clone)]
+pub struct PushContext {
+    pub db: Db,
+    pub google: GoogleAccounts,
+    /// Paces each user's Google requests (shared by every push of the process).
+    pub pacer: Pacer,
+    /// Cases one push run takes for a user; the rest wait for the next run.
+    pub batch_cases: i64,
+    pub retry: RetryPolicy,
+}
 
 /// What a push run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,44 +57,35 @@ pub enum PushOutcome {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PushError {
-    #[error("the user's Google grant is revoked; the outbox waits for reconnection")]
-    GrantRevoked,
-    #[error("the user has no Google credentials; the outbox waits for them")]
-    NoCredentials,
     #[error(transparent)]
-    Google(GoogleError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
+    Account(#[from] AccountError),
     #[error("{0} did not settle within one run (it kept changing under us)")]
     Unsettled(DeadlineKind),
 }
 
+impl From<DbError> for PushError {
+    fn from(e: DbError) -> Self {
+        Self::Account(AccountError::Db(e))
+    }
+}
+
 impl From<diesel::result::Error> for PushError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(e))
+        Self::Account(e.into())
     }
 }
 
-impl From<SessionError> for PushError {
-    fn from(e: SessionError) -> Self {
-        match e {
-            SessionError::Google(GoogleError::GrantRevoked) => Self::GrantRevoked,
-            SessionError::Google(g) => Self::Google(g),
-            SessionError::NoCredentials(_) => Self::NoCredentials,
-            SessionError::Db(d) => Self::Db(d),
-            SessionError::Crypto(c) => Self::Crypto(c),
-        }
+impl From<GoogleError> for PushError {
+    fn from(e: GoogleError) -> Self {
+        Self::Account(e.into())
     }
 }
 
-impl PushError {
-    pub fn is_retryable(&self) -> bool {
+impl Classify for PushError {
+    fn classify(&self) -> Failure {
         match self {
-            Self::Google(g) => g.is_retryable(),
-            Self::Db(_) | Self::Unsettled(_) => true,
-            Self::GrantRevoked | Self::NoCredentials | Self::Crypto(_) => false,
+            Self::Account(a) => a.classify(),
+            Self::Unsettled(_) => Failure::Transient,
         }
     }
 }
@@ -95,12 +96,7 @@ const CASE_LEASE: Duration = Duration::from_secs(120);
 
 /// Pushes up to `batch` of a user's waiting cases, claiming them one at a time, so
 /// concurrent pushes for the same user share the work and never take the same case.
-pub async fn push_user(
-    ctx: &SyncContext,
-    pacer: &Pacer,
-    user_id: UserId,
-    batch: i64,
-) -> Result<PushOutcome, PushError> {
+pub async fn push_user(ctx: &PushContext, user_id: UserId) -> Result<PushOutcome, PushError> {
     let target = ctx
         .db
         .run(move |conn| Ok::<_, DbError>(calendar_channel::push_target(conn, user_id)?))
@@ -113,7 +109,7 @@ pub async fn push_user(
     };
     let mut report = PushReport::default();
     let mut session = ctx.google.session(user_id);
-    for _ in 0..batch {
+    for _ in 0..ctx.batch_cases {
         let Some(case) = ctx
             .db
             .run(move |conn| Ok::<_, DbError>(outbox::claim_next_case(conn, user_id, CASE_LEASE)?))
@@ -126,7 +122,6 @@ pub async fn push_user(
         };
         if let Err(e) = push_case(
             ctx,
-            pacer,
             &mut session,
             calendar.as_deref(),
             user_id,
@@ -135,7 +130,7 @@ pub async fn push_user(
         )
         .await
         {
-            record_failure(&ctx.db, user_id, case.case_id, &e).await;
+            record_failure(ctx, user_id, case.case_id, &e).await;
             return Err(e);
         }
         let (case_id, last_id) = (case.case_id, case.last_id);
@@ -152,8 +147,7 @@ pub async fn push_user(
 }
 
 async fn push_case(
-    ctx: &SyncContext,
-    pacer: &Pacer,
+    ctx: &PushContext,
     session: &mut UserSession,
     calendar: Option<&str>,
     user_id: UserId,
@@ -161,13 +155,13 @@ async fn push_case(
     report: &mut PushReport,
 ) -> Result<(), PushError> {
     for orphan in pending.orphaned_events() {
-        pacer.acquire(user_id, Cost::Call).await;
+        ctx.pacer.acquire(user_id, Cost::Call).await;
         match session
             .delete_event(&orphan.calendar_id, &orphan.event_id, None)
             .await
         {
             Ok(()) => report.deleted += 1,
-            Err(SessionError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
+            Err(AccountError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -188,13 +182,13 @@ async fn push_case(
         })
         .await?;
     for link in elsewhere {
-        pacer.acquire(user_id, Cost::Call).await;
+        ctx.pacer.acquire(user_id, Cost::Call).await;
         match session
             .delete_event(&link.calendar_id, &link.google_event_id, None)
             .await
         {
             Ok(()) => report.deleted += 1,
-            Err(SessionError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
+            Err(AccountError::Google(GoogleError::NotFound | GoogleError::AlreadyDeleted)) => {}
             Err(e) => return Err(e.into()),
         }
         let link_id = link.id;
@@ -212,7 +206,6 @@ async fn push_case(
     for kind in DeadlineKind::ALL {
         let job = DeadlinePush {
             ctx,
-            pacer,
             calendar,
             user_id,
             case_id,
@@ -224,40 +217,26 @@ async fn push_case(
     Ok(())
 }
 
-/// Longest back-off of a failed case (rate limits with Retry-After excepted).
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-
-/// Keeps the outbox rows and says when to try again: a revoked grant parks the user's
-/// channels (their rows wait for reconnection); a retryable failure backs the rows off,
-/// exponentially in the failed case's attempts (as Google asks), or as Retry-After says.
-async fn record_failure(db: &Db, user_id: UserId, case_id: CaseId, error: &PushError) {
-    let reauth = matches!(error, PushError::GrantRevoked | PushError::NoCredentials);
-    let revoked = matches!(error, PushError::GrantRevoked);
-    let retry_after = match error {
-        PushError::Google(GoogleError::RateLimited {
-            retry_after: Some(d),
-        }) => Some(*d),
-        _ => None,
-    };
-    let retryable = error.is_retryable();
-    let result = db
+/// Keeps the outbox rows and says, as the retry policy decides, when to try again: a
+/// revoked grant parks the user (their rows wait for reconnection); anything else backs the
+/// case's rows off, by the failed case's own attempts (as Google asks), by Retry-After, or
+/// to the policy's cap for a write Google refuses outright (the rows are never dropped: they
+/// are the only record of the tracker's change).
+async fn record_failure(ctx: &PushContext, user_id: UserId, case_id: CaseId, error: &PushError) {
+    let (failure, retry) = (error.classify(), ctx.retry.clone());
+    let result = ctx
+        .db
         .run(move |conn| {
-            if revoked {
-                google_credential::mark_revoked(conn, user_id)?;
-            }
-            if reauth {
-                calendar_channel::mark_user_needs_reauth(conn, user_id)?;
-            }
-            if retryable {
-                let attempts = outbox::attempts(conn, user_id, case_id)?;
-                let delay = retry_after.unwrap_or_else(|| {
-                    backoff(
-                        Duration::from_secs(1),
-                        u32::try_from(attempts).unwrap_or(0) + 1,
-                    )
-                    .clamp(Duration::from_millis(200), MAX_BACKOFF)
-                });
-                outbox::defer(conn, user_id, Some(case_id), delay)?;
+            let attempts = outbox::attempts(conn, user_id, case_id)?;
+            let attempt = u32::try_from(attempts).unwrap_or(0).saturating_add(1);
+            match retry.decide(Work::OutboxCase, failure, attempt) {
+                Decision::Park(why) => reauth::park_user(conn, user_id, why)?,
+                Decision::Requeue(delay) | Decision::Defer(delay) => {
+                    outbox::defer(conn, user_id, Some(case_id), delay)?;
+                }
+                Decision::RetryNow(_) | Decision::Drop => {
+                    outbox::defer(conn, user_id, Some(case_id), retry.cap)?;
+                }
             }
             Ok::<_, DbError>(())
         })

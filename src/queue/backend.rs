@@ -7,7 +7,8 @@
 //! - The heartbeat renews this worker's leases every `lease / 3` and reaps every expired
 //!   lease (a crashed worker's jobs) back to the ready list.
 //! - The ack layer records each attempt's end inside the tracked job future, so a graceful
-//!   stop waits for it: done, retry after exponential backoff with jitter, or dead.
+//!   stop waits for it: done, retry or deferral after the delay the handler's
+//!   [`JobFailure`] names (the retry policy's decision), or dead.
 //! - Redis errors never stop the worker: fetches back off and resume when Redis returns.
 
 use std::collections::HashSet;
@@ -29,8 +30,10 @@ use futures::{FutureExt, StreamExt};
 use serde::de::DeserializeOwned;
 use tower::{Layer, Service};
 
+use super::JobFailure;
 use super::store::{Finish, RedisQueue};
 use crate::config::QueueConfig;
+use crate::retry::{Decision, Failure, RetryPolicy, Work};
 
 /// How one worker process uses the queue.
 #[derive(Debug, Clone)]
@@ -39,20 +42,18 @@ pub struct BackendSettings {
     pub worker: String,
     pub lease: Duration,
     pub poll_interval: Duration,
-    pub max_attempts: u32,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
+    /// Decides for failures no handler classified (and how many crash redeliveries a job
+    /// gets before the dead set).
+    pub retry: RetryPolicy,
 }
 
 impl BackendSettings {
-    pub fn new(worker: &str, config: &QueueConfig) -> Self {
+    pub fn new(worker: &str, config: &QueueConfig, retry: &RetryPolicy) -> Self {
         Self {
             worker: worker.to_owned(),
             lease: config.lease,
             poll_interval: config.poll_interval,
-            max_attempts: config.max_attempts,
-            backoff_base: config.backoff_base,
-            backoff_max: config.backoff_max,
+            retry: retry.clone(),
         }
     }
 }
@@ -120,16 +121,6 @@ impl<T> RedisBackend<T> {
             .release(&self.shared.settings.worker)
             .await
     }
-}
-
-/// Delay before retry number `attempt` (1 = after the first failure): exponential from
-/// `base`, capped at `max`, with "equal jitter" (half fixed, half random) so a burst of
-/// failures does not retry in lockstep.
-pub fn retry_delay(attempt: u32, base: Duration, max: Duration) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-    let capped = exp.min(max);
-    let half = capped / 2;
-    half + half.mul_f64(rand::random::<f64>())
 }
 
 impl<T> Backend<Request<T, JobLease>> for RedisBackend<T>
@@ -210,7 +201,7 @@ async fn next_job<T: DeserializeOwned>(
 async fn heartbeat(shared: Arc<Shared>, worker_name: String) {
     let s = &shared.settings;
     loop {
-        match shared.queue.reap_expired(s.max_attempts).await {
+        match shared.queue.reap_expired(s.retry.max_attempts).await {
             Ok(0) => {}
             Ok(n) => log::warn!(
                 "re-queued {n} job(s) on queue {} whose worker stopped renewing its lease",
@@ -279,22 +270,31 @@ where
     }
 }
 
-/// How an attempt that ended with `error` (if any) is recorded.
+/// How an attempt that ended with `error` (if any) is recorded: as the handler's
+/// [`JobFailure`] says; a panic goes to the dead set; any other error is a transient
+/// failure for the retry policy.
 fn decide(s: &BackendSettings, lease: &JobLease, error: Option<&BoxDynError>) -> (Finish, String) {
-    match error {
-        None => (Finish::Done, String::new()),
-        Some(e) => {
-            let abort = matches!(e.downcast_ref::<Error>(), Some(Error::Abort(_)));
-            let how = if abort || lease.attempt >= s.max_attempts {
-                Finish::Dead
-            } else {
-                Finish::Retry {
-                    after: retry_delay(lease.attempt, s.backoff_base, s.backoff_max),
-                }
-            };
-            (how, e.to_string())
-        }
-    }
+    let Some(e) = error else {
+        return (Finish::Done, String::new());
+    };
+    let failure = match e.downcast_ref::<Error>() {
+        Some(Error::Failed(inner)) => inner.downcast_ref::<JobFailure>(),
+        _ => e.downcast_ref::<JobFailure>(),
+    };
+    let how = match (failure, e.downcast_ref::<Error>()) {
+        (Some(JobFailure::Retry { after, .. }), _) => Finish::Retry { after: *after },
+        (Some(JobFailure::Defer { after, .. }), _) => Finish::Defer { after: *after },
+        (Some(JobFailure::Dead(_)), _) | (None, Some(Error::Abort(_))) => Finish::Dead,
+        (None, _) => match s.retry.decide(Work::Job, Failure::Transient, lease.attempt) {
+            Decision::Requeue(after) | Decision::RetryNow(after) => Finish::Retry { after },
+            Decision::Defer(after) => Finish::Defer { after },
+            Decision::Park(_) | Decision::Drop => Finish::Dead,
+        },
+    };
+    (
+        how,
+        failure.map_or_else(|| e.to_string(), ToString::to_string),
+    )
 }
 
 async fn record(shared: &Shared, lease: &JobLease, how: Finish, error: String) {
@@ -305,6 +305,10 @@ async fn record(shared: &Shared, lease: &JobLease, how: Finish, error: String) {
             "job {} failed on attempt {}; retrying in {after:?}: {error}",
             lease.job_id,
             lease.attempt
+        ),
+        Finish::Defer { after } => log::debug!(
+            "job {} waits {after:?} (attempt not counted): {error}",
+            lease.job_id
         ),
         Finish::Dead => log::error!(
             "job {} failed on attempt {} and will not be retried: {error}",

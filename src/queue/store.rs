@@ -43,7 +43,13 @@ pub enum EnqueueOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
     Done,
-    Retry { after: Duration },
+    Retry {
+        after: Duration,
+    },
+    /// Like `Retry`, but the attempt is not counted.
+    Defer {
+        after: Duration,
+    },
     Dead,
 }
 
@@ -186,6 +192,7 @@ impl RedisQueue {
         let (what, delay_ms) = match how {
             Finish::Done => ("done", 0),
             Finish::Retry { after } => ("retry", after.as_millis()),
+            Finish::Defer { after } => ("defer", after.as_millis()),
             Finish::Dead => ("dead", 0),
         };
         let applied: i64 = FINISH
@@ -282,7 +289,7 @@ impl RedisQueue {
     }
 
     /// The counters kept by the scripts (`enqueued`, `coalesced`, `duplicate`, `processed`,
-    /// `retried`, `failed`, `redelivered`, `released`, `lease_lost`), across all processes.
+    /// `retried`, `deferred`, `failed`, `redelivered`, `released`, `lease_lost`), across all processes.
     pub async fn counters(&self) -> Result<BTreeMap<String, u64>, RedisError> {
         redis::cmd("HGETALL")
             .arg(&self.keys.stats)

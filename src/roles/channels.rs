@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use crate::channels::{self, WatchTarget};
 use crate::cli::ChannelsCommand;
 use crate::config::{DatabaseConfig, WatchConfig};
 use crate::db::Db;
 use crate::db::models::calendar_channel::{self, CalendarChannel};
-use crate::sync::SyncOutcome;
-use crate::sync::watch::{self, WatchTarget};
+use crate::inbound::SyncOutcome;
 
 pub fn run(command: ChannelsCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -26,12 +26,9 @@ pub fn run(command: ChannelsCommand) -> anyhow::Result<ExitCode> {
             let watch_config = WatchConfig::from_env()?;
             let token_for = super::context::channel_token_fn()?;
             let db = connected_db()?;
-            let (ctx, _) = super::context::sync_context(&db)?;
-            let target = WatchTarget {
-                address: watch_config.notification_address(),
-                ttl: Some(watch_config.channel_ttl),
-            };
-            let (channel, outcome) = runtime()?.block_on(watch::watch_calendar(
+            let ctx = super::context::sync_context(&db)?;
+            let target = WatchTarget::from_config(&watch_config);
+            let (channel, outcome) = runtime()?.block_on(channels::watch_calendar(
                 &ctx, user, &calendar, &target, token_for,
             ))?;
             println!(
@@ -49,8 +46,8 @@ pub fn run(command: ChannelsCommand) -> anyhow::Result<ExitCode> {
         }
         ChannelsCommand::Stop { channel } => {
             let db = connected_db()?;
-            let (ctx, _) = super::context::sync_context(&db)?;
-            if runtime()?.block_on(watch::stop_channel(&ctx, &channel))? {
+            let ctx = super::context::sync_context(&db)?;
+            if runtime()?.block_on(channels::stop_channel(&ctx, &channel))? {
                 println!("stopped channel {channel}");
                 Ok(ExitCode::SUCCESS)
             } else {

@@ -6,8 +6,9 @@ use anyhow::Context;
 
 use crate::config::{DatabaseConfig, HttpConfig, QueueConfig, RedisConfig, WebhookConfig};
 use crate::db::{Db, migrations};
-use crate::queue::{self, JobQueue};
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::jobs::JobQueue;
+use crate::queue;
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let db_config = DatabaseConfig::from_env()?;

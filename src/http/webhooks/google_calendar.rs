@@ -16,10 +16,10 @@ use chrono::Utc;
 
 use crate::channel_token;
 use crate::domain::is_valid_channel_id;
-use crate::error::ApiError;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::queue::EnqueueOutcome;
-use crate::state::AppState;
 
 /// Longest `X-Goog-Resource-ID` accepted (the column holds 255).
 const MAX_RESOURCE_ID: usize = 255;

@@ -2,21 +2,18 @@
 
 use std::time::Duration;
 
+use calsync::account::AccountError;
 use calsync::db::models::google_credential;
-use calsync::google::session::SessionError;
 use calsync::google::{Event, EventDateTime, GoogleError, ListQuery, WatchRequest};
-use chrono::NaiveDate;
+use calsync::retry::Classify;
 use gcal_emulator::{EventInput, FaultKind, FaultRule};
 
+use crate::helpers::dates::day;
 use crate::helpers::google::GoogleWorld;
 
-fn day(d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2027, 1, d).unwrap()
-}
-
-fn google_err<T: std::fmt::Debug>(r: Result<T, SessionError>) -> GoogleError {
+fn google_err<T: std::fmt::Debug>(r: Result<T, AccountError>) -> GoogleError {
     match r {
-        Err(SessionError::Google(e)) => e,
+        Err(AccountError::Google(e)) => e,
         other => panic!("expected a Google error, got {other:?}"),
     }
 }
@@ -26,7 +23,7 @@ async fn access_tokens_are_refreshed_cached_sealed_and_reused_across_sessions() 
     let w = GoogleWorld::start().await;
     let cal = w.calendar().to_owned();
     w.emu
-        .user_create_event(&cal, &EventInput::all_day("Existing", day(3), 1))
+        .user_create_event(&cal, &EventInput::all_day("Existing", day(1, 3), 1))
         .unwrap();
 
     let page = w
@@ -96,15 +93,18 @@ async fn a_rejected_access_token_is_refreshed_once_and_the_call_retried() {
 async fn a_revoked_grant_is_grant_revoked() {
     let w = GoogleWorld::start().await;
     w.emu.revoke_grant(&w.google_user.refresh_token).unwrap();
-    let err = google_err(
-        w.ctx
-            .google
-            .session(w.user_id)
-            .list_events(w.calendar(), &ListQuery::default())
-            .await,
+    let err = w
+        .ctx
+        .google
+        .session(w.user_id)
+        .list_events(w.calendar(), &ListQuery::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AccountError::GrantRevoked), "{err:?}");
+    assert_eq!(
+        err.classify(),
+        calsync::retry::Failure::NeedsAction(calsync::retry::Parked::GrantRevoked)
     );
-    assert_eq!(err, GoogleError::GrantRevoked);
-    assert!(!err.is_retryable());
 }
 
 #[tokio::test]
@@ -133,10 +133,7 @@ async fn rate_limits_and_server_errors_are_retryable_with_retry_after() {
         w.emu
             .inject_fault(FaultRule::new(kind, 1).path_contains("/events"));
         let err = google_err(session.list_events(w.calendar(), &list).await);
-        assert!(
-            matches!(err, GoogleError::Transient(_)) && err.is_retryable(),
-            "{err:?}"
-        );
+        assert!(matches!(err, GoogleError::Transient(_)), "{err:?}");
     }
     session.list_events(w.calendar(), &list).await.unwrap();
 }
@@ -168,8 +165,8 @@ async fn write_errors_are_classified() {
     let event = Event {
         id: Some("cal0test0001".into()),
         summary: Some("RFE response due".into()),
-        start: Some(EventDateTime::all_day(day(5))),
-        end: Some(EventDateTime::all_day(day(6))),
+        start: Some(EventDateTime::all_day(day(1, 5))),
+        end: Some(EventDateTime::all_day(day(1, 6))),
         ..Event::default()
     };
     let created = session.insert_event(&cal, &event).await.unwrap();
@@ -180,8 +177,8 @@ async fn write_errors_are_classified() {
     );
 
     let moved = Event {
-        start: Some(EventDateTime::all_day(day(7))),
-        end: Some(EventDateTime::all_day(day(8))),
+        start: Some(EventDateTime::all_day(day(1, 7))),
+        end: Some(EventDateTime::all_day(day(1, 8))),
         ..Event::default()
     };
     let patched = session

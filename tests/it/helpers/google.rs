@@ -4,17 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use calsync::config::GoogleConfig;
+use calsync::account::GoogleAccounts;
+use calsync::config::{GoogleConfig, SyncSettings};
 use calsync::crypto::{EncryptionKey, TokenCipher};
 use calsync::db::models::google_credential;
-use calsync::google::GoogleAccounts;
-use calsync::sync::{SyncContext, SyncSettings};
+use calsync::ids::UserId;
+use calsync::inbound::SyncContext;
+use calsync::outbound::{Pacer, PushContext};
 use gcal_emulator::{Emulator, EmulatorConfig, TestUser};
 use uuid::Uuid;
 
 use super::builders::insert_user;
 use super::test_db::TestDb;
-use calsync::ids::UserId;
+use super::test_redis::retry_policy;
 
 pub struct GoogleWorld {
     pub emu: Emulator,
@@ -61,6 +63,7 @@ impl GoogleWorld {
             db: db.db(),
             google,
             settings,
+            retry: retry_policy(),
         };
         Self {
             emu,
@@ -70,6 +73,17 @@ impl GoogleWorld {
             user_id,
             google_user,
             ctx,
+        }
+    }
+
+    /// What the outbound push runs with, against this world (pacing as the worker's default).
+    pub fn push_context(&self) -> PushContext {
+        PushContext {
+            db: self.db.db(),
+            google: self.ctx.google.clone(),
+            pacer: Pacer::per_minute(Some(540)),
+            batch_cases: 100,
+            retry: retry_policy(),
         }
     }
 
@@ -87,9 +101,9 @@ impl GoogleWorld {
     }
 }
 
-/// A sync context whose Google cannot be reached, for tests of the queue and webhook alone
-/// (a job for a known channel records the notification, then finds no credentials).
-pub fn offline_sync_context(db: &TestDb) -> SyncContext {
+/// Google accounts that cannot reach Google, for tests of the queue and webhook alone (a job
+/// for a known channel records the notification, then finds no credentials).
+pub fn offline_google(db: &TestDb) -> GoogleAccounts {
     let config = GoogleConfig::for_endpoints(
         "http://127.0.0.1:9/calendar/v3",
         "http://127.0.0.1:9/token",
@@ -97,9 +111,5 @@ pub fn offline_sync_context(db: &TestDb) -> SyncContext {
         "s",
     );
     let cipher = TokenCipher::new(1, EncryptionKey::random(), BTreeMap::new());
-    SyncContext {
-        db: db.db(),
-        google: GoogleAccounts::new(&config, db.db(), cipher).unwrap(),
-        settings: SyncSettings::default(),
-    }
+    GoogleAccounts::new(&config, db.db(), cipher).unwrap()
 }

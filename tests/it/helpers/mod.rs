@@ -1,7 +1,10 @@
 pub mod builders;
 pub mod calendar_fixtures;
+pub mod dates;
 pub mod google;
 pub mod pipeline;
+pub mod process;
 pub mod test_app;
 pub mod test_db;
 pub mod test_redis;
+pub mod worker;

@@ -1,44 +1,51 @@
 //! The whole pipeline, as in production but on one machine: the Google emulator POSTs its
 //! notifications to calsync's real webhook server (port 0, real TCP), which records jobs in
-//! Redis; in-process workers (both queues) and the outbox sweep run the real job code against
-//! the emulator and PostgreSQL.
+//! Redis; the application's worker (`calsync::worker::run`, as `calsync worker` runs it)
+//! runs the real job code against the emulator and PostgreSQL.
+//!
+//! Dropping a pipeline fails the test if the outbox still holds rows (a change that never
+//! reached Google); leftover jobs fail it the same way unless the test said it expects them
+//! (`TestRedis::expect_jobs_left`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use calsync::channel_token;
+use calsync::channels::{WatchTarget, watch_calendar};
 use calsync::config::{HttpConfig, RedisConfig, WebhookConfig};
-use calsync::http;
-use calsync::jobs::{self, JobContext, outbox_sweep};
-use calsync::queue::{self, JobQueue};
-use calsync::state::AppState;
-use calsync::sync::watch::{WatchTarget, watch_calendar};
-use calsync::sync::{SyncOutcome, SyncSettings};
+use calsync::http::{self, AppState};
+use calsync::inbound::SyncOutcome;
+use calsync::jobs::JobQueue;
+use calsync::jobs::push_case_changes::PushCaseChanges;
+use calsync::queue;
+use calsync::worker::WorkerSetup;
+use diesel::prelude::*;
 use gcal_emulator::EmulatorConfig;
-use tokio::sync::oneshot;
 
 use super::google::GoogleWorld;
 use super::test_app::SECRET;
-use super::test_redis::{TestRedis, TestWorker};
+use super::test_redis::{TestRedis, eventually};
+use super::worker::{RunningWorker, WorkerOptions, setup};
 
+/// How long a test waits for the pipeline to settle: generous, the suite shares two cores.
+pub const WITHIN: Duration = Duration::from_secs(20);
+
+// Fields drop in order: the workers go before the queue and the database they use.
 pub struct Pipeline {
-    pub w: GoogleWorld,
-    pub redis: TestRedis,
-    pub webhook_url: String,
+    workers: Vec<RunningWorker>,
     server: ServerHandle,
-    workers: Vec<TestWorker>,
-    sweep_stop: Option<oneshot::Sender<()>>,
+    pub redis: TestRedis,
+    pub w: GoogleWorld,
+    pub webhook_url: String,
+    pub options: PipelineOptions,
 }
 
 /// Knobs of a pipeline test.
 #[derive(Clone)]
 pub struct PipelineOptions {
     pub emulator: EmulatorConfig,
-    pub sync: SyncSettings,
-    pub concurrency: usize,
-    pub sweep_interval: Duration,
-    /// Start the workers (off to stage a backlog first, then `start_workers`).
+    pub worker: WorkerOptions,
+    /// Start the worker (off to stage a backlog first, then `start_workers`).
     pub workers: bool,
 }
 
@@ -46,12 +53,7 @@ impl Default for PipelineOptions {
     fn default() -> Self {
         Self {
             emulator: EmulatorConfig::default(),
-            sync: SyncSettings {
-                retry_base: Duration::from_millis(20),
-                ..SyncSettings::default()
-            },
-            concurrency: 4,
-            sweep_interval: Duration::from_millis(50),
+            worker: WorkerOptions::default(),
             workers: true,
         }
     }
@@ -63,7 +65,8 @@ impl Pipeline {
     }
 
     pub async fn start_with(options: PipelineOptions) -> Self {
-        let w = GoogleWorld::start_with(options.emulator.clone(), options.sync.clone()).await;
+        let w =
+            GoogleWorld::start_with(options.emulator.clone(), options.worker.sync.clone()).await;
         let redis = TestRedis::new();
         let conn = queue::connect(&RedisConfig::for_url(redis.url())).unwrap();
         let state = AppState::new(
@@ -83,55 +86,34 @@ impl Pipeline {
             w,
             redis,
             webhook_url: format!("http://{addr}/api/webhooks/google-calendar"),
+            options: options.clone(),
             server: handle,
             workers: Vec::new(),
-            sweep_stop: None,
         };
         if options.workers {
-            pipeline.start_workers(options.concurrency, options.sweep_interval);
+            pipeline.start_workers();
         }
         pipeline
     }
 
-    /// What the real jobs run with, against this pipeline's emulator and database.
-    pub fn job_context(&self) -> JobContext {
-        JobContext {
-            db: self.w.db.db(),
-            sync: self.w.ctx.clone(),
-            push_batch_cases: 200,
-            // As the worker runs by default: 90% of Google's per-user quota.
-            push_pacer: calsync::outbound::Pacer::per_minute(Some(540)),
-        }
+    /// The worker setup this pipeline runs (tests may change it and start it themselves).
+    pub fn worker_setup(&self) -> WorkerSetup {
+        setup(
+            &self.w.db,
+            &self.redis,
+            self.w.ctx.google.clone(),
+            &self.options.worker,
+        )
     }
 
-    /// Starts both workers and the outbox sweep.
-    pub fn start_workers(&mut self, concurrency: usize, sweep_interval: Duration) {
-        let ctx = Arc::new(self.job_context());
-        self.workers.push(
-            self.redis
-                .start_calendar_worker(self.job_context(), concurrency),
-        );
-        let (push_queue, settings) = (
-            self.redis
-                .queue(jobs::push_case_changes::PushCaseChanges::QUEUE),
-            self.redis.worker_settings(concurrency),
-        );
-        self.workers.push(TestWorker::spawn(move |stop| {
-            jobs::run_job_worker::<calsync::jobs::push_case_changes::PushCaseChanges>(
-                ctx, push_queue, settings, stop,
-            )
-        }));
-        let (tx, rx) = oneshot::channel::<()>();
-        let queue = JobQueue::new(self.redis.conn(), &self.redis.queue_config());
-        tokio::spawn(outbox_sweep::run(
-            self.w.db.db(),
-            queue,
-            sweep_interval,
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        self.sweep_stop = Some(tx);
+    /// Starts one worker, as `calsync worker` would, with the pipeline's options.
+    pub fn start_workers(&mut self) {
+        self.start_worker(self.worker_setup());
+    }
+
+    /// Starts one more worker with `setup` (several run as several processes would).
+    pub fn start_worker(&mut self, setup: WorkerSetup) {
+        self.workers.push(RunningWorker::start(setup));
     }
 
     /// Watches the user's calendar with the webhook's real address and token, as
@@ -154,12 +136,9 @@ impl Pipeline {
         channel.channel_id
     }
 
-    /// Stops both workers and the sweep (as if the worker processes were down); the webhook
-    /// keeps recording jobs in Redis. `start_workers` starts them again.
+    /// Stops every worker (as if the worker processes were down); the webhook keeps
+    /// recording jobs in Redis. `start_workers` starts one again.
     pub async fn stop_workers(&mut self) {
-        if let Some(tx) = self.sweep_stop.take() {
-            let _ = tx.send(());
-        }
         for worker in self.workers.drain(..) {
             worker.stop().await.unwrap();
         }
@@ -168,5 +147,63 @@ impl Pipeline {
     pub async fn stop(mut self) {
         self.stop_workers().await;
         self.server.stop(true).await;
+    }
+
+    pub fn outbox_rows(&self) -> i64 {
+        use calsync::db::schema::calendar_outbox::dsl;
+        dsl::calendar_outbox
+            .count()
+            .get_result(&mut self.w.db.conn())
+            .unwrap()
+    }
+
+    /// Waits until nothing is moving: every notification the emulator numbered is delivered
+    /// (none is still on its way to the webhook, about to become a job), the outbox is
+    /// drained, both queues are idle, and neither the emulator's records nor the queue
+    /// counters change for 300 ms.
+    pub async fn until_idle(&self) {
+        let pushes = self.redis.queue(PushCaseChanges::QUEUE);
+        let snapshot = || async {
+            let depth = self.redis.depth().await;
+            let push_depth = pushes.depth().await.unwrap();
+            let notes = self.w.emu.notifications();
+            let delivered = self.w.emu.channels().iter().all(|c| {
+                c.last_message == 0
+                    || notes
+                        .iter()
+                        .any(|n| n.channel_id == c.id && n.message_number == c.last_message)
+            });
+            let idle = delivered
+                && self.outbox_rows() == 0
+                && depth.ready + depth.delayed + depth.inflight == 0
+                && push_depth.ready + push_depth.delayed + push_depth.inflight == 0;
+            let activity = (
+                self.w.emu.requests().len(),
+                self.w.emu.notifications().len(),
+                self.redis.calendar_changes().counters().await.unwrap(),
+                pushes.counters().await.unwrap(),
+            );
+            (idle, activity)
+        };
+        eventually(WITHIN, "the pipeline to go idle", || async {
+            let (idle, activity) = snapshot().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let (idle_after, activity_after) = snapshot().await;
+            idle && idle_after && activity == activity_after
+        })
+        .await;
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let rows = self.outbox_rows();
+        assert_eq!(
+            rows, 0,
+            "the test left {rows} outbox row(s) behind: a tracker change that never reached Google"
+        );
     }
 }

@@ -10,13 +10,14 @@ use calsync::channel_token;
 use calsync::config::{RedisConfig, WebhookConfig};
 use calsync::db::models::NewCalendarChannel;
 use calsync::db::models::calendar_channel::{self as store, generate_channel_id};
-use calsync::jobs::JobContext;
-use calsync::queue::{self, JobQueue};
-use calsync::state::AppState;
+use calsync::http::AppState;
+use calsync::jobs::JobQueue;
+use calsync::queue;
 
 use super::builders::insert_user;
 use super::test_db::TestDb;
 use super::test_redis::TestRedis;
+use super::worker::{RunningWorker, WorkerOptions, setup};
 
 pub const SECRET: &str = "test-channel-token-secret-0123456789abcdef";
 
@@ -29,6 +30,14 @@ pub struct TestApp {
 impl TestApp {
     pub fn new() -> Self {
         Self::with_webhook(|_| {})
+    }
+
+    /// For tests of what the webhook records: no worker takes the jobs, so they stay in
+    /// Redis when the test ends (and that is not a failure).
+    pub fn ingress_only() -> Self {
+        let t = Self::new();
+        t.redis.expect_jobs_left();
+        t
     }
 
     /// With the webhook configuration adjusted (secrets, timeouts).
@@ -46,14 +55,19 @@ impl TestApp {
         channel_token::derive(&self.state.webhook.channel_token_secret, channel_id)
     }
 
-    /// What a job handler gets.
-    pub fn job_context(&self) -> JobContext {
-        JobContext {
-            db: self.db.db(),
-            sync: super::google::offline_sync_context(&self.db),
-            push_batch_cases: 100,
-            push_pacer: calsync::outbound::Pacer::default(),
-        }
+    /// The application's worker against this app's database and queue, with a Google that
+    /// cannot be reached (these tests are about the queue and the webhook).
+    pub fn start_worker(&self, concurrency: usize) -> RunningWorker {
+        let options = WorkerOptions {
+            concurrency,
+            ..WorkerOptions::default()
+        };
+        RunningWorker::start(setup(
+            &self.db,
+            &self.redis,
+            super::google::offline_google(&self.db),
+            &options,
+        ))
     }
 
     /// Inserts a channel row for a new user; returns its channel id.

@@ -4,15 +4,18 @@
 
 use std::future::Future;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use calsync::config::{QueueConfig, RedisConfig, unique_name};
 use calsync::jobs::process_calendar_changes::ProcessCalendarChanges;
-use calsync::jobs::{self, JobContext, JobError, WorkerSettings};
 use calsync::queue::backend::BackendSettings;
-use calsync::queue::{self, QueueDepth, RedisQueue};
+use calsync::queue::{self, JobFailure, QueueDepth, RedisQueue, WorkerSettings};
+use calsync::retry::RetryPolicy;
+
+use super::process::ChildProcess;
 use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -26,6 +29,8 @@ pub fn server_url() -> String {
 pub struct TestRedis {
     url: String,
     namespace: String,
+    /// Set by tests that leave jobs behind on purpose (see `Drop`).
+    jobs_may_remain: AtomicBool,
 }
 
 impl TestRedis {
@@ -39,6 +44,7 @@ impl TestRedis {
         Self {
             url: url.to_owned(),
             namespace: format!("calsync-test-{}", uuid::Uuid::new_v4().simple()),
+            jobs_may_remain: AtomicBool::new(false),
         }
     }
 
@@ -50,12 +56,16 @@ impl TestRedis {
         &self.namespace
     }
 
-    /// Queue settings for this namespace, with leases and backoff short enough for tests.
+    /// The test says jobs stay in its namespace when it ends (it only enqueues, or it
+    /// checks what a failure leaves); without this, leftover jobs fail the test.
+    pub fn expect_jobs_left(&self) {
+        self.jobs_may_remain.store(true, Ordering::SeqCst);
+    }
+
+    /// Queue settings for this namespace, with leases short enough for tests.
     pub fn queue_config(&self) -> QueueConfig {
         let mut c = QueueConfig::with_namespace(&self.namespace);
         c.lease = Duration::from_secs(2);
-        c.backoff_base = Duration::from_millis(50);
-        c.backoff_max = Duration::from_millis(500);
         c
     }
 
@@ -85,30 +95,48 @@ impl TestRedis {
         counter(&self.calendar_changes(), event).await
     }
 
-    /// Worker settings for this namespace (a fresh worker name each call).
+    /// Queue runner settings for this namespace (a fresh worker name each call).
     pub fn worker_settings(&self, concurrency: usize) -> WorkerSettings {
         WorkerSettings {
-            backend: BackendSettings::new(&unique_name("test-worker"), &self.queue_config()),
+            backend: BackendSettings::new(
+                &unique_name("test-worker"),
+                &self.queue_config(),
+                &retry_policy(),
+            ),
             concurrency,
             shutdown_grace: Duration::from_secs(5),
         }
     }
 
-    /// Starts the real `ProcessCalendarChanges` worker in this process.
-    pub fn start_calendar_worker(&self, ctx: JobContext, concurrency: usize) -> TestWorker {
-        let queue = self.calendar_changes();
-        let settings = self.worker_settings(concurrency);
-        TestWorker::spawn(move |stop| {
-            jobs::run_job_worker::<calsync::jobs::process_calendar_changes::ProcessCalendarChanges>(
-                Arc::new(ctx),
-                queue,
-                settings,
-                stop,
-            )
-        })
+    /// Jobs in any state in this namespace's queues: (key, count) for each non-empty one.
+    pub fn leftover_jobs(&self) -> Vec<(String, u64)> {
+        let Ok(client) = redis::Client::open(self.url.as_str()) else {
+            return Vec::new();
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
+            return Vec::new();
+        };
+        let mut left = Vec::new();
+        for key in scan(&mut conn, &format!("{}:*", self.namespace)) {
+            let n: redis::RedisResult<u64> = if key.ends_with(":ready") {
+                redis::cmd("LLEN").arg(&key).query(&mut conn)
+            } else if key.ends_with(":delayed")
+                || key.ends_with(":inflight")
+                || key.ends_with(":dead")
+            {
+                redis::cmd("ZCARD").arg(&key).query(&mut conn)
+            } else {
+                continue;
+            };
+            if let Ok(n @ 1..) = n {
+                left.push((key, n));
+            }
+        }
+        left
     }
 
-    /// Starts a worker for any job type and handler on queue `name`.
+    /// Runs the queue runtime alone for any job type and handler on queue `name` (tests of
+    /// the queue itself; the application's worker is `helpers::worker`).
     pub fn start_worker<T, H, Fut>(
         &self,
         name: &str,
@@ -117,40 +145,62 @@ impl TestRedis {
     ) -> TestWorker
     where
         T: DeserializeOwned + Send + 'static,
-        H: Fn(T, Arc<()>) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+        H: Fn(T, Arc<()>, u32) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobFailure>> + Send + 'static,
     {
         let queue = self.queue(name);
         TestWorker::spawn(move |stop| {
-            jobs::run_worker(queue, settings, Arc::new(()), handler, stop)
+            queue::run_worker(queue, settings, Arc::new(()), handler, stop)
         })
     }
 }
 
+/// The retry policy of tests: the defaults with backoff short enough to wait out.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(50),
+        cap: Duration::from_millis(500),
+        in_run_base: Duration::from_millis(20),
+        ..RetryPolicy::default()
+    }
+}
+
+fn scan(conn: &mut redis::Connection, pattern: &str) -> Vec<String> {
+    match redis::cmd("SCAN")
+        .arg(0)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(1000)
+        .clone()
+        .iter::<String>(conn)
+    {
+        Ok(iter) => iter.filter_map(Result::ok).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 impl Drop for TestRedis {
+    /// Fails the test if jobs were left behind (enqueued but never exercised, or dead)
+    /// unless it said so, then deletes the namespace's keys (never FLUSHDB).
     fn drop(&mut self) {
-        let Ok(client) = redis::Client::open(self.url.as_str()) else {
-            return;
+        let leftovers = if std::thread::panicking() || self.jobs_may_remain.load(Ordering::SeqCst) {
+            Vec::new()
+        } else {
+            self.leftover_jobs()
         };
-        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
-            return;
-        };
-        let pattern = format!("{}:*", self.namespace);
-        let keys: Vec<String> = match redis::cmd("SCAN")
-            .arg(0)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .clone()
-            .iter::<String>(&mut conn)
+        if let Ok(client) = redis::Client::open(self.url.as_str())
+            && let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1))
         {
-            Ok(iter) => iter.filter_map(Result::ok).collect(),
-            Err(_) => return,
-        };
-        for chunk in keys.chunks(500) {
-            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+            let keys = scan(&mut conn, &format!("{}:*", self.namespace));
+            for chunk in keys.chunks(500) {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+            }
         }
+        assert!(
+            leftovers.is_empty(),
+            "the test left jobs in Redis (call expect_jobs_left() if that is the point): {leftovers:?}"
+        );
     }
 }
 
@@ -230,7 +280,7 @@ where
 /// must never be stopped). Killed on Drop.
 pub struct ThrowawayRedis {
     port: u16,
-    child: Option<Child>,
+    server: Option<ChildProcess>,
 }
 
 impl ThrowawayRedis {
@@ -240,7 +290,7 @@ impl ThrowawayRedis {
             .local_addr()
             .unwrap()
             .port();
-        let mut r = Self { port, child: None };
+        let mut r = Self { port, server: None };
         r.restart();
         r
     }
@@ -251,23 +301,20 @@ impl ThrowawayRedis {
 
     /// Kills the server at once (no shutdown, nothing saved).
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.server = None;
     }
 
     /// Starts the server (again) on the same port and waits until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed");
-        self.child = Some(child);
+        self.server = Some(ChildProcess::spawn(
+            Command::new("redis-server")
+                .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "redis-server",
+        ));
         let client = redis::Client::open(self.url()).unwrap();
         let start = Instant::now();
         loop {
@@ -282,11 +329,5 @@ impl ThrowawayRedis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for ThrowawayRedis {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

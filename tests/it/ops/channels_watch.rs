@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use calsync::channel_token;
+use calsync::channels::renew_expiring;
+use calsync::channels::{WatchTarget, watch_calendar};
+use calsync::config::SyncSettings;
 use calsync::db::models::calendar_channel as channels;
 use calsync::db::models::case_event_link as links;
 use calsync::domain::DeadlineKind;
-use calsync::sync::SyncSettings;
-use calsync::sync::renewal::renew_expiring;
-use calsync::sync::watch::{WatchTarget, watch_calendar};
 use gcal_emulator::EmulatorConfig;
 use tokio::process::Command;
 
@@ -104,7 +104,7 @@ async fn watch_creates_the_channel_at_google_and_in_the_table_then_stop_removes_
     );
     // Events nothing keeps in sync any more are taken off the calendar: the stop queued the
     // case, and the worker's next push removes them.
-    calsync::outbound::push_user(&w.ctx, &calsync::outbound::Pacer::default(), w.user_id, 100)
+    calsync::outbound::push_user(&w.push_context(), w.user_id)
         .await
         .unwrap();
     assert_eq!(

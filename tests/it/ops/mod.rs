@@ -1,3 +1,4 @@
+mod architecture;
 mod channels_watch;
 mod commands;
 mod config_docs;

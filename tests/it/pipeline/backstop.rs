@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use calsync::domain::DeadlineKind;
+use calsync::jobs::JobQueue;
 use calsync::jobs::backstop::enqueue_all_active;
-use calsync::queue::JobQueue;
 use chrono::NaiveDate;
 use gcal_emulator::{EventTime, NotificationMode};
 
@@ -43,5 +43,6 @@ async fn a_change_whose_notification_was_lost_arrives_with_the_backstop_sync() {
         || async { deadline_of(&p.w, &d) == Some(day(20)) },
     )
     .await;
+    p.until_idle().await;
     p.stop().await;
 }

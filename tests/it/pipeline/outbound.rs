@@ -17,6 +17,7 @@ use diesel::sql_types::{Date, Nullable, Uuid as SqlUuid};
 use gcal_emulator::RecordedRequest;
 use serde_json::Value;
 
+pub use crate::helpers::dates::day;
 use crate::helpers::pipeline::Pipeline;
 use crate::helpers::test_redis::eventually;
 use calsync::ids::{CaseId, UserId};
@@ -25,10 +26,6 @@ use calsync::ids::{CaseId, UserId};
 pub const SETTLE: Duration = Duration::from_secs(20);
 
 pub const EMPLOYER: &str = "Acme Robotics";
-
-pub fn day(month: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2027, month, d).unwrap()
-}
 
 /// Inserts an open case of `user` with these deadlines, by plain SQL; returns its id.
 pub fn insert_case_with(
@@ -233,21 +230,4 @@ pub async fn settle(p: &Pipeline, what: &str, check: impl Fn() -> bool) {
         async move { done }
     })
     .await;
-}
-
-/// Waits until the emulator has seen no request for `quiet` (nothing more is coming).
-pub async fn quiesce(p: &Pipeline, quiet: Duration) {
-    let mut last = p.w.emu.requests().len();
-    let mut since = std::time::Instant::now();
-    let start = std::time::Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = p.w.emu.requests().len();
-        if now != last {
-            (last, since) = (now, std::time::Instant::now());
-        } else if since.elapsed() >= quiet {
-            return;
-        }
-        assert!(start.elapsed() < SETTLE, "Google requests never stopped");
-    }
 }

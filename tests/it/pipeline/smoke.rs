@@ -40,5 +40,6 @@ async fn a_move_in_google_reaches_the_case_through_webhook_redis_and_worker() {
             .any(|n| n.resource_state == "exists" && n.status() == Some(200)),
         "{delivered:?}"
     );
+    p.until_idle().await;
     p.stop().await;
 }

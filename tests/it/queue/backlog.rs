@@ -6,11 +6,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
-use calsync::jobs::JobError;
+use calsync::retry::Failure;
 use futures::StreamExt;
 
-use super::{PROBE_QUEUE, Probe, push};
+use super::{PROBE_QUEUE, Probe, fail, push};
 use crate::helpers::test_redis::{TestRedis, counter, eventually};
 
 const JOBS: u32 = 20_000;
@@ -30,14 +29,16 @@ async fn a_backlog_of_20000_jobs_drains() {
     let failed_once = Arc::new(Mutex::new(HashSet::new()));
     let seen = failed_once.clone();
     let mut settings = redis.worker_settings(32);
-    settings.backend.backoff_base = Duration::from_millis(10);
-    settings.backend.backoff_max = Duration::from_millis(100);
+    settings.backend.retry.base = Duration::from_millis(10);
+    settings.backend.retry.cap = Duration::from_millis(100);
+    let policy = settings.backend.retry.clone();
     let started = Instant::now();
-    let worker = redis.start_worker(PROBE_QUEUE, settings, move |job: Probe, _| {
+    let worker = redis.start_worker(PROBE_QUEUE, settings, move |job: Probe, _, attempt| {
         let first_time = job.n.is_multiple_of(10) && seen.lock().unwrap().insert(job.n);
+        let policy = policy.clone();
         async move {
             if first_time {
-                Err(JobError::Transient(anyhow!("fails once")))
+                fail(&policy, "fails once", Failure::Transient, attempt)
             } else {
                 Ok(())
             }

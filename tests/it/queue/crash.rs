@@ -2,7 +2,6 @@
 //! Workers run as real `calsync worker` child processes; "mid-job" is a job blocked on a
 //! row lock the test holds (a database that is slow to answer).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
@@ -12,34 +11,19 @@ use calsync::http;
 use diesel::pg::PgConnection;
 use diesel::{RunQueryDsl, sql_query};
 
+use nix::sys::signal::Signal;
+
+use crate::helpers::process::{ChildProcess, calsync_worker};
 use crate::helpers::test_app::{TestApp, send};
 use crate::helpers::test_redis::eventually;
 
-fn spawn_worker(t: &TestApp, grace_secs: u32) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_calsync"))
-        .arg("worker")
-        .env("DATABASE_URL", t.db.url())
-        .env("REDIS_URL", t.redis.url())
-        .env("QUEUE_NAMESPACE", t.redis.namespace())
-        .env("QUEUE_LEASE_MS", "2000")
-        .env("WORKER_CONCURRENCY", "2")
-        .env("WORKER_NAME", "child")
-        .env("WORKER_SHUTDOWN_GRACE_SECS", grace_secs.to_string())
-        .env("RUST_LOG", "warn")
-        // Google is not part of these tests: nothing listens there.
-        .env("GOOGLE_API_BASE_URL", "http://127.0.0.1:9/calendar/v3")
-        .env("GOOGLE_OAUTH_TOKEN_URL", "http://127.0.0.1:9/token")
-        .env("GOOGLE_CLIENT_ID", "test-client")
-        .env("GOOGLE_CLIENT_SECRET", "test-secret")
-        .env(
-            "TOKEN_ENCRYPTION_KEY",
-            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        )
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
+fn spawn_worker(t: &TestApp, grace_secs: u32) -> ChildProcess {
+    ChildProcess::spawn(
+        calsync_worker(t.db.url(), t.redis.url(), t.redis.namespace())
+            .env("WORKER_SHUTDOWN_GRACE_SECS", grace_secs.to_string())
+            .env("RUST_LOG", "warn"),
+        "calsync worker",
+    )
 }
 
 /// Holds the channel row's lock so a job updating it blocks until `release`.
@@ -56,28 +40,6 @@ fn lock_row(t: &TestApp, channel_id: &str) -> PgConnection {
 
 fn release(mut lock: PgConnection) {
     sql_query("ROLLBACK").execute(&mut lock).unwrap();
-}
-
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
-async fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            start.elapsed() < within,
-            "worker did not exit within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Enqueues a notification through HTTP and waits until a worker has it in flight.
@@ -103,13 +65,12 @@ async fn a_worker_killed_mid_job_has_its_job_run_again_by_another_worker() {
     let mut child = spawn_worker(&t, 30);
     job_in_flight(&t, &chan).await;
 
-    child.kill().unwrap(); // SIGKILL: no chance to hand anything back
-    child.wait().unwrap();
+    child.kill(); // SIGKILL: no chance to hand anything back
     let killed_at = Instant::now();
     release(lock);
     assert_eq!(t.redis.counter("processed").await, 0);
 
-    let worker = t.redis.start_calendar_worker(t.job_context(), 1);
+    let worker = t.start_worker(1);
     eventually(
         Duration::from_secs(60),
         "another worker to complete the job",
@@ -142,14 +103,11 @@ async fn sigterm_lets_the_running_job_finish_then_exits_zero() {
     let mut child = spawn_worker(&t, 20);
     job_in_flight(&t, &chan).await;
 
-    sigterm(&child);
+    child.signal(Signal::SIGTERM);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "exited before its job finished"
-    );
+    assert!(child.is_running(), "exited before its job finished");
     release(lock);
-    let status = wait_exit(&mut child, Duration::from_secs(20)).await;
+    let status = child.wait_exit(Duration::from_secs(20)).await;
     assert!(status.success(), "{status}");
     assert_eq!(t.redis.counter("processed").await, 1);
     let depth = t.redis.depth().await;
@@ -164,8 +122,8 @@ async fn sigterm_hands_a_job_that_outlasts_the_grace_period_back_to_the_queue() 
     let mut child = spawn_worker(&t, 1);
     job_in_flight(&t, &chan).await;
 
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(20)).await;
+    child.signal(Signal::SIGTERM);
+    let status = child.wait_exit(Duration::from_secs(20)).await;
     assert!(status.success(), "{status}");
     let depth = t.redis.depth().await;
     assert_eq!(
@@ -176,7 +134,7 @@ async fn sigterm_hands_a_job_that_outlasts_the_grace_period_back_to_the_queue() 
     assert_eq!(t.redis.counter("released").await, 1);
     release(lock);
 
-    let worker = t.redis.start_calendar_worker(t.job_context(), 1);
+    let worker = t.start_worker(1);
     eventually(Duration::from_secs(10), "the job to complete", || async {
         t.redis.counter("processed").await == 1
     })

@@ -20,7 +20,7 @@ async fn pickup_p50_is_under_100ms_with_both_cores_busy() {
     let worker = redis.start_worker(
         PROBE_QUEUE,
         redis.worker_settings(4),
-        move |job: Probe, _| {
+        move |job: Probe, _, _| {
             let _ = tx.send((job.n, Instant::now()));
             async { Ok(()) }
         },

@@ -15,10 +15,14 @@ async fn a_worker_recovers_after_redis_restarts() {
     let queue = redis.queue(PROBE_QUEUE);
     let done = Arc::new(AtomicU32::new(0));
     let d = done.clone();
-    let worker = redis.start_worker(PROBE_QUEUE, redis.worker_settings(2), move |_: Probe, _| {
-        d.fetch_add(1, Ordering::SeqCst);
-        async { Ok(()) }
-    });
+    let worker = redis.start_worker(
+        PROBE_QUEUE,
+        redis.worker_settings(2),
+        move |_: Probe, _, _| {
+            d.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        },
+    );
     let push = |n: u32| {
         let q = queue.clone();
         async move {

@@ -22,7 +22,7 @@ async fn a_worker_consumes_the_job_and_records_the_notification() {
         StatusCode::OK
     );
 
-    let worker = t.redis.start_calendar_worker(t.job_context(), 2);
+    let worker = t.start_worker(2);
     let mut conn = t.db.conn();
     eventually(
         Duration::from_secs(10),
@@ -64,7 +64,7 @@ async fn an_unknown_channel_is_dropped_not_retried() {
         .0,
         StatusCode::OK
     );
-    let worker = t.redis.start_calendar_worker(t.job_context(), 1);
+    let worker = t.start_worker(1);
     eventually(
         Duration::from_secs(10),
         "the job to be processed",

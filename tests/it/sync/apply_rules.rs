@@ -6,21 +6,18 @@ use calsync::db::models::sync_audit;
 use calsync::db::schema::{case_deadline_revisions, cases};
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::google::{Event, EventDateTime, ExtendedProperties};
-use calsync::sync::apply::apply_events;
+use calsync::inbound::apply_events;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 use crate::helpers::builders::{insert_case, insert_user};
+use crate::helpers::dates::day;
 use crate::helpers::test_db::TestDb;
 use calsync::ids::{CaseId, UserId};
 
 const KIND: DeadlineKind = DeadlineKind::RfeDue;
-
-fn day(d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2027, 3, d).unwrap()
-}
 
 struct Fixture {
     _db: TestDb,
@@ -36,7 +33,7 @@ fn fixture() -> Fixture {
     let user = insert_user(&mut conn);
     let case = insert_case(&mut conn, user);
     diesel::update(cases::table.find(case))
-        .set(cases::rfe_due_date.eq(day(1)))
+        .set(cases::rfe_due_date.eq(day(3, 1)))
         .execute(&mut conn)
         .unwrap();
     // Make the tracker's last change clearly older than the Google edits below.
@@ -59,7 +56,7 @@ fn fixture() -> Fixture {
             google_event_id: &event_id,
             generation: 0,
             etag: Some("\"1\""),
-            synced_date: Some(day(1)),
+            synced_date: Some(day(3, 1)),
         },
     )
     .unwrap();
@@ -105,11 +102,11 @@ fn deadline(f: &mut Fixture) -> Option<NaiveDate> {
 #[test]
 fn a_date_moved_in_google_is_applied_once_and_audited() {
     let mut f = fixture();
-    let event = moved(&f, "\"2\"", day(9), Utc::now());
+    let event = moved(&f, "\"2\"", day(3, 9), Utc::now());
 
     let stats = apply_events(&mut f.conn, f.user, "primary", std::slice::from_ref(&event)).unwrap();
     assert_eq!(stats.applied, 1);
-    assert_eq!(deadline(&mut f), Some(day(9)));
+    assert_eq!(deadline(&mut f), Some(day(3, 9)));
     let synced: Option<DateTime<Utc>> = cases::table
         .find(f.case)
         .select(cases::calendar_last_synced_at)
@@ -124,7 +121,7 @@ fn a_date_moved_in_google_is_applied_once_and_audited() {
             audit[0].old_value,
             audit[0].new_value
         ),
-        ("rfe_due_date", Some(day(1)), Some(day(9)))
+        ("rfe_due_date", Some(day(3, 1)), Some(day(3, 9)))
     );
     assert_eq!(
         (audit[0].outcome.as_str(), audit[0].google_etag.as_deref()),
@@ -135,7 +132,7 @@ fn a_date_moved_in_google_is_applied_once_and_audited() {
         .unwrap();
     assert_eq!(
         (link.etag.as_deref(), link.synced_date),
-        (Some("\"2\""), Some(day(9)))
+        (Some("\"2\""), Some(day(3, 9)))
     );
 
     // The same page again (at-least-once delivery) changes nothing.
@@ -153,10 +150,10 @@ fn a_date_moved_in_google_is_applied_once_and_audited() {
 fn our_own_echo_changes_nothing() {
     let mut f = fixture();
     // Google reports the version calsync wrote (etag "1"), whatever its date says.
-    let event = moved(&f, "\"1\"", day(20), Utc::now());
+    let event = moved(&f, "\"1\"", day(3, 20), Utc::now());
     let stats = apply_events(&mut f.conn, f.user, "primary", &[event]).unwrap();
     assert_eq!(stats.echoes, 1);
-    assert_eq!(deadline(&mut f), Some(day(1)));
+    assert_eq!(deadline(&mut f), Some(day(3, 1)));
     assert!(
         sync_audit::list_for_case(&mut f.conn, f.case)
             .unwrap()
@@ -170,14 +167,14 @@ fn a_later_tracker_change_wins_and_the_loser_is_audited() {
     let google_edit_at = Utc::now() - Duration::minutes(5);
     // The paralegal changes the deadline after the user's edit in Google.
     diesel::update(cases::table.find(f.case))
-        .set(cases::rfe_due_date.eq(day(15)))
+        .set(cases::rfe_due_date.eq(day(3, 15)))
         .execute(&mut f.conn)
         .unwrap();
 
-    let event = moved(&f, "\"2\"", day(9), google_edit_at);
+    let event = moved(&f, "\"2\"", day(3, 9), google_edit_at);
     let stats = apply_events(&mut f.conn, f.user, "primary", &[event]).unwrap();
     assert_eq!(stats.rejected, 1);
-    assert_eq!(deadline(&mut f), Some(day(15)));
+    assert_eq!(deadline(&mut f), Some(day(3, 15)));
     let audit = sync_audit::list_for_case(&mut f.conn, f.case).unwrap();
     assert_eq!(
         (
@@ -185,7 +182,7 @@ fn a_later_tracker_change_wins_and_the_loser_is_audited() {
             audit[0].old_value,
             audit[0].new_value
         ),
-        ("rejected", Some(day(15)), Some(day(9)))
+        ("rejected", Some(day(3, 15)), Some(day(3, 9)))
     );
 }
 
@@ -200,7 +197,7 @@ fn deleted_in_google_keeps_the_deadline_and_dismisses_the_link() {
     };
     let stats = apply_events(&mut f.conn, f.user, "primary", &[tombstone]).unwrap();
     assert_eq!(stats.dismissed, 1);
-    assert_eq!(deadline(&mut f), Some(day(1)));
+    assert_eq!(deadline(&mut f), Some(day(3, 1)));
     let link = links::find_by_event(&mut f.conn, f.user, "primary", &f.event_id)
         .unwrap()
         .unwrap();
@@ -210,15 +207,15 @@ fn deleted_in_google_keeps_the_deadline_and_dismisses_the_link() {
 #[test]
 fn events_calsync_did_not_create_are_ignored() {
     let mut f = fixture();
-    let mut foreign = moved(&f, "\"7\"", day(3), Utc::now());
+    let mut foreign = moved(&f, "\"7\"", day(3, 3), Utc::now());
     foreign.id = Some("someoneelsesevent".into());
     foreign.extended_properties = None;
     // A copy carrying our marker but linked to nothing is not ours either.
-    let mut copy = moved(&f, "\"8\"", day(4), Utc::now());
+    let mut copy = moved(&f, "\"8\"", day(3, 4), Utc::now());
     copy.id = Some("copiedevent01".into());
     let stats = apply_events(&mut f.conn, f.user, "primary", &[foreign, copy]).unwrap();
     assert_eq!(stats.ignored, 2);
-    assert_eq!(deadline(&mut f), Some(day(1)));
+    assert_eq!(deadline(&mut f), Some(day(3, 1)));
 }
 
 #[test]
@@ -228,10 +225,10 @@ fn closed_cases_take_no_changes() {
         .set(cases::closed_at.eq(Some(Utc::now())))
         .execute(&mut f.conn)
         .unwrap();
-    let event = moved(&f, "\"2\"", day(9), Utc::now() + Duration::minutes(1));
+    let event = moved(&f, "\"2\"", day(3, 9), Utc::now() + Duration::minutes(1));
     let stats = apply_events(&mut f.conn, f.user, "primary", &[event]).unwrap();
     assert_eq!(stats.ignored, 1);
-    assert_eq!(deadline(&mut f), Some(day(1)));
+    assert_eq!(deadline(&mut f), Some(day(3, 1)));
 }
 
 #[test]
@@ -262,10 +259,10 @@ fn an_edit_in_google_that_leaves_the_date_alone_does_not_undo_a_newer_tracker_da
     // The tracker moves the deadline; before the push reaches Google, the user retitles the
     // event there (later than the tracker's change), leaving the date calsync last synced.
     diesel::update(cases::table.find(f.case))
-        .set(cases::rfe_due_date.eq(day(15)))
+        .set(cases::rfe_due_date.eq(day(3, 15)))
         .execute(&mut f.conn)
         .unwrap();
-    let mut retitled = moved(&f, "\"5\"", day(1), Utc::now() + Duration::seconds(5));
+    let mut retitled = moved(&f, "\"5\"", day(3, 1), Utc::now() + Duration::seconds(5));
     retitled.summary = Some("RFE due (call the client first)".into());
 
     let event = retitled;
@@ -273,7 +270,7 @@ fn an_edit_in_google_that_leaves_the_date_alone_does_not_undo_a_newer_tracker_da
     assert_eq!((stats.applied, stats.rejected), (0, 0), "{stats:?}");
     assert_eq!(
         deadline(&mut f),
-        Some(day(15)),
+        Some(day(3, 15)),
         "the tracker's newer date stands"
     );
     assert!(
@@ -291,7 +288,7 @@ fn an_edit_in_google_that_leaves_the_date_alone_does_not_undo_a_newer_tracker_da
     );
     assert_eq!(
         link.synced_date,
-        Some(day(1)),
+        Some(day(3, 1)),
         "Google still shows the old date"
     );
 }

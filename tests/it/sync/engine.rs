@@ -3,23 +3,23 @@
 
 use std::time::Duration;
 
+use calsync::account::AccountError;
+use calsync::channels::{WatchTarget, watch_calendar};
+use calsync::config::SyncSettings;
 use calsync::db::models::CredentialStatus;
 use calsync::db::models::calendar_channel::{self as channels, ChannelStatus};
 use calsync::db::models::case_event_link as links;
 use calsync::db::models::google_credential;
 use calsync::db::models::sync_audit;
 use calsync::domain::DeadlineKind;
-use calsync::sync::watch::{WatchTarget, watch_calendar};
-use calsync::sync::{SyncError, SyncOutcome, SyncReport, SyncSettings, sync_channel};
+use calsync::inbound::{SyncError, SyncOutcome, SyncReport, sync_channel};
+use calsync::retry::{Classify, Failure, Parked};
 use chrono::NaiveDate;
 use gcal_emulator::{EmulatorConfig, EventTime, FaultKind, FaultRule};
 
 use crate::helpers::calendar_fixtures::{deadline_of, linked_deadline};
+use crate::helpers::dates::day;
 use crate::helpers::google::GoogleWorld;
-
-fn day(d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2027, 2, d).unwrap()
-}
 
 fn target() -> WatchTarget {
     // Nothing listens there: these tests drive the sync directly.
@@ -63,15 +63,15 @@ fn move_to(w: &GoogleWorld, event_id: &str, date: NaiveDate) {
 #[tokio::test]
 async fn moves_and_deletions_in_google_reach_the_cases() {
     let w = GoogleWorld::start().await;
-    let rfe = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
-    let i140 = linked_deadline(&w, DeadlineKind::I140FilingDeadline, day(2));
+    let rfe = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
+    let i140 = linked_deadline(&w, DeadlineKind::I140FilingDeadline, day(2, 2));
     let channel_id = watch(&w).await;
     let stored = channels::find_by_channel_id(&mut w.db.conn(), &channel_id)
         .unwrap()
         .unwrap();
     assert!(stored.sync_token.is_some());
 
-    move_to(&w, &rfe.event_id, day(20));
+    move_to(&w, &rfe.event_id, day(2, 20));
     w.emu
         .user_delete_event(w.calendar(), &i140.event_id)
         .unwrap();
@@ -79,10 +79,10 @@ async fn moves_and_deletions_in_google_reach_the_cases() {
     assert!(!report.full);
     assert_eq!((report.stats.applied, report.stats.dismissed), (1, 1));
 
-    assert_eq!(deadline_of(&w, &rfe), Some(day(20)));
+    assert_eq!(deadline_of(&w, &rfe), Some(day(2, 20)));
     assert_eq!(
         deadline_of(&w, &i140),
-        Some(day(2)),
+        Some(day(2, 2)),
         "a deleted event keeps the deadline"
     );
     let link = links::find_by_event(&mut w.db.conn(), w.user_id, w.calendar(), &i140.event_id)
@@ -90,7 +90,7 @@ async fn moves_and_deletions_in_google_reach_the_cases() {
         .unwrap();
     assert!(link.dismissed);
     let audit = sync_audit::list_for_case(&mut w.db.conn(), rfe.case_id).unwrap();
-    assert_eq!((audit.len(), audit[0].new_value), (1, Some(day(20))));
+    assert_eq!((audit.len(), audit[0].new_value), (1, Some(day(2, 20))));
 
     // Nothing new: an incremental run changes nothing.
     let again = sync(&w, &channel_id).await;
@@ -106,11 +106,11 @@ async fn changes_spanning_several_pages_are_all_applied_with_one_token_move() {
     let w = GoogleWorld::start_with(EmulatorConfig::default(), settings).await;
     let deadlines: Vec<_> = DeadlineKind::ALL[..5]
         .iter()
-        .map(|k| linked_deadline(&w, *k, day(1)))
+        .map(|k| linked_deadline(&w, *k, day(2, 1)))
         .collect();
     let channel_id = watch(&w).await;
     for (i, d) in deadlines.iter().enumerate() {
-        move_to(&w, &d.event_id, day(10 + i as u32));
+        move_to(&w, &d.event_id, day(2, 10 + i as u32));
     }
     let lists_before = w.count_requests("GET", "/events");
     let report = sync(&w, &channel_id).await;
@@ -121,20 +121,20 @@ async fn changes_spanning_several_pages_are_all_applied_with_one_token_move() {
         report.pages
     );
     for (i, d) in deadlines.iter().enumerate() {
-        assert_eq!(deadline_of(&w, d), Some(day(10 + i as u32)));
+        assert_eq!(deadline_of(&w, d), Some(day(2, 10 + i as u32)));
     }
 }
 
 #[tokio::test]
 async fn an_invalidated_token_triggers_a_full_resync_that_loses_nothing() {
     let w = GoogleWorld::start().await;
-    let kept = linked_deadline(&w, DeadlineKind::RfiDue, day(3));
-    let moved = linked_deadline(&w, DeadlineKind::FilingWindowOpens, day(4));
-    let deleted = linked_deadline(&w, DeadlineKind::FilingWindowCloses, day(5));
+    let kept = linked_deadline(&w, DeadlineKind::RfiDue, day(2, 3));
+    let moved = linked_deadline(&w, DeadlineKind::FilingWindowOpens, day(2, 4));
+    let deleted = linked_deadline(&w, DeadlineKind::FilingWindowCloses, day(2, 5));
     let channel_id = watch(&w).await;
 
     w.emu.invalidate_sync_tokens(w.calendar()).unwrap();
-    move_to(&w, &moved.event_id, day(14));
+    move_to(&w, &moved.event_id, day(2, 14));
     w.emu
         .user_delete_event(w.calendar(), &deleted.event_id)
         .unwrap();
@@ -142,11 +142,11 @@ async fn an_invalidated_token_triggers_a_full_resync_that_loses_nothing() {
 
     assert!(report.full);
     assert_eq!(report.links_marked_missing, 1);
-    assert_eq!(deadline_of(&w, &moved), Some(day(14)));
-    assert_eq!(deadline_of(&w, &kept), Some(day(3)));
+    assert_eq!(deadline_of(&w, &moved), Some(day(2, 14)));
+    assert_eq!(deadline_of(&w, &kept), Some(day(2, 3)));
     assert_eq!(
         deadline_of(&w, &deleted),
-        Some(day(5)),
+        Some(day(2, 5)),
         "case data is never lost"
     );
     let mut conn = w.db.conn();
@@ -168,14 +168,11 @@ async fn an_invalidated_token_triggers_a_full_resync_that_loses_nothing() {
 
 #[tokio::test]
 async fn transient_errors_and_short_rate_limits_are_retried_within_the_run() {
-    let settings = SyncSettings {
-        retry_base: Duration::from_millis(10),
-        ..SyncSettings::default()
-    };
-    let w = GoogleWorld::start_with(EmulatorConfig::default(), settings).await;
-    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
+    // The test policy's in-run backoff starts at 20 ms.
+    let w = GoogleWorld::start().await;
+    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
     let channel_id = watch(&w).await;
-    move_to(&w, &d.event_id, day(8));
+    move_to(&w, &d.event_id, day(2, 8));
     w.emu
         .inject_fault(FaultRule::new(FaultKind::Status503, 1).path_contains("/events"));
     w.emu.inject_fault(
@@ -184,19 +181,19 @@ async fn transient_errors_and_short_rate_limits_are_retried_within_the_run() {
             .retry_after(0),
     );
     assert_eq!(sync(&w, &channel_id).await.stats.applied, 1);
-    assert_eq!(deadline_of(&w, &d), Some(day(8)));
+    assert_eq!(deadline_of(&w, &d), Some(day(2, 8)));
 }
 
 #[tokio::test]
 async fn a_long_rate_limit_fails_the_run_retryably_and_writes_nothing() {
     let w = GoogleWorld::start().await;
-    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
+    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
     let channel_id = watch(&w).await;
     let token_before = channels::find_by_channel_id(&mut w.db.conn(), &channel_id)
         .unwrap()
         .unwrap()
         .sync_token;
-    move_to(&w, &d.event_id, day(8));
+    move_to(&w, &d.event_id, day(2, 8));
     w.emu.inject_fault(
         FaultRule::new(FaultKind::Status429, 1)
             .path_contains("/events")
@@ -204,8 +201,11 @@ async fn a_long_rate_limit_fails_the_run_retryably_and_writes_nothing() {
     );
 
     let err = sync_channel(&w.ctx, &channel_id).await.unwrap_err();
-    assert!(err.is_retryable(), "{err:?}");
-    assert_eq!(deadline_of(&w, &d), Some(day(1)));
+    assert!(
+        matches!(err.classify(), Failure::RateLimited { .. }),
+        "{err:?}"
+    );
+    assert_eq!(deadline_of(&w, &d), Some(day(2, 1)));
     let row = channels::find_by_channel_id(&mut w.db.conn(), &channel_id)
         .unwrap()
         .unwrap();
@@ -223,7 +223,8 @@ async fn a_revoked_grant_marks_the_user_for_reauthorisation_and_stops_syncing() 
 
     let err = sync_channel(&w.ctx, &channel_id).await.unwrap_err();
     assert!(
-        matches!(err, SyncError::GrantRevoked) && !err.is_retryable(),
+        matches!(err, SyncError::Account(AccountError::GrantRevoked))
+            && err.classify() == Failure::NeedsAction(Parked::GrantRevoked),
         "{err:?}"
     );
     let mut conn = w.db.conn();
@@ -273,7 +274,7 @@ async fn a_calendar_that_is_gone_stops_its_channel() {
 #[tokio::test]
 async fn our_own_echo_changes_nothing() {
     let w = GoogleWorld::start().await;
-    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
+    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
     let channel_id = watch(&w).await;
     // calsync itself wrote a new version (its etag recorded on the link), then Google reports it.
     let written = w
@@ -288,7 +289,7 @@ async fn our_own_echo_changes_nothing() {
         &mut conn,
         link.id,
         written["etag"].as_str().unwrap(),
-        day(1),
+        day(2, 1),
     )
     .unwrap();
 
@@ -304,9 +305,9 @@ async fn our_own_echo_changes_nothing() {
 #[tokio::test]
 async fn two_racing_runs_apply_a_change_once() {
     let w = GoogleWorld::start().await;
-    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
+    let d = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
     let channel_id = watch(&w).await;
-    move_to(&w, &d.event_id, day(9));
+    move_to(&w, &d.event_id, day(2, 9));
 
     let (a, b) = tokio::join!(
         sync_channel(&w.ctx, &channel_id),
@@ -332,7 +333,7 @@ async fn two_racing_runs_apply_a_change_once() {
             .len(),
         1
     );
-    assert_eq!(deadline_of(&w, &d), Some(day(9)));
+    assert_eq!(deadline_of(&w, &d), Some(day(2, 9)));
 }
 
 /// A run lists an event, the outbound push then writes that event and records its new etag,
@@ -342,8 +343,8 @@ async fn two_racing_runs_apply_a_change_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_meanwhile() {
     let w = GoogleWorld::start().await;
-    let one = linked_deadline(&w, DeadlineKind::RfeDue, day(1));
-    let two = linked_deadline(&w, DeadlineKind::RfiDue, day(2));
+    let one = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
+    let two = linked_deadline(&w, DeadlineKind::RfiDue, day(2, 2));
     // A full listing comes in event id order: the run blocks on the first, the second is
     // pushed while it waits.
     let (blocker, pushed) = if one.event_id < two.event_id {
@@ -362,7 +363,7 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
         &mut conn,
     )
     .unwrap();
-    move_to(&w, &blocker.event_id, day(20));
+    move_to(&w, &blocker.event_id, day(2, 20));
     w.emu.invalidate_sync_tokens(w.calendar()).unwrap();
 
     let mut lock = w.db.conn();
@@ -386,7 +387,7 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let patches = w.count_requests("PATCH", "/events/");
-    calsync::outbound::push_user(&w.ctx, &calsync::outbound::Pacer::default(), w.user_id, 100)
+    calsync::outbound::push_user(&w.push_context(), w.user_id)
         .await
         .unwrap();
     assert_eq!(w.count_requests("PATCH", "/events/"), patches + 1);
@@ -407,14 +408,14 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
         diesel::sql_query(format!(
             "UPDATE cases SET {} = '{}' WHERE id = '{}'",
             pushed.kind.column(),
-            day(9),
+            day(2, 9),
             pushed.case_id
         )),
         &mut conn,
     )
     .unwrap();
     let patches = w.count_requests("PATCH", &pushed.event_id);
-    calsync::outbound::push_user(&w.ctx, &calsync::outbound::Pacer::default(), w.user_id, 100)
+    calsync::outbound::push_user(&w.push_context(), w.user_id)
         .await
         .unwrap();
     assert_eq!(w.count_requests("PATCH", &pushed.event_id), patches + 1);
@@ -424,7 +425,7 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
             .unwrap()
             .is_empty()
     );
-    assert_eq!(deadline_of(&w, &pushed), Some(day(9)));
+    assert_eq!(deadline_of(&w, &pushed), Some(day(2, 9)));
 }
 
 fn lock_waiters(conn: &mut diesel::PgConnection) -> i64 {

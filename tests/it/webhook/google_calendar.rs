@@ -10,7 +10,7 @@ use crate::helpers::test_app::{SECRET, TestApp, notification, send};
 
 #[actix_web::test]
 async fn exists_and_not_exists_enqueue_one_job_each_then_200() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     let (a, b) = (t.insert_channel(), t.insert_channel());
 
@@ -45,7 +45,7 @@ async fn sync_is_acknowledged_and_enqueues_nothing() {
 
 #[actix_web::test]
 async fn missing_or_malformed_channel_id_is_400_and_enqueues_nothing() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     let long = "a".repeat(65);
     for bad in [
@@ -126,6 +126,7 @@ async fn tokens_of_the_previous_secret_are_accepted_during_rotation() {
     let rotated = TestApp::with_webhook(|w| {
         w.channel_token_secret_previous = Some(OLD.to_owned().into());
     });
+    rotated.redis.expect_jobs_left();
     let app = test::init_service(http::app(rotated.state.clone())).await;
     let old_token = channel_token::derive(&OLD.to_owned().into(), "chan-1");
     let (status, _) = send(
@@ -175,7 +176,7 @@ async fn unknown_state_or_bad_message_number_is_400() {
 
 #[actix_web::test]
 async fn header_names_are_case_insensitive() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     let req = TestRequest::post()
         .uri("/api/webhooks/google-calendar")
@@ -191,7 +192,7 @@ async fn header_names_are_case_insensitive() {
 
 #[actix_web::test]
 async fn body_is_ignored_but_bounded_and_other_methods_are_405() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     let with_body = t
         .notification("chan-1", "exists", 2)
@@ -224,7 +225,7 @@ async fn body_is_ignored_but_bounded_and_other_methods_are_405() {
 
 #[actix_web::test]
 async fn a_burst_for_one_channel_leaves_one_waiting_job() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     for n in 10..30 {
         assert_eq!(
@@ -253,7 +254,7 @@ async fn a_burst_for_one_channel_leaves_one_waiting_job() {
 
 #[actix_web::test]
 async fn a_repeat_of_the_same_message_number_is_dropped() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     for _ in 0..3 {
         assert_eq!(
@@ -285,7 +286,7 @@ async fn a_repeat_of_the_same_message_number_is_dropped() {
 
 #[actix_web::test]
 async fn notifications_after_a_worker_started_give_exactly_one_more_job() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     send(&app, t.notification("chan-a", "exists", 1).to_request()).await;
     // A worker starts on the channel's job (the marker is cleared as it is leased) ...
@@ -322,7 +323,7 @@ async fn notifications_after_a_worker_started_give_exactly_one_more_job() {
 
 #[actix_web::test]
 async fn metrics_count_notifications_by_state_and_outcome() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let app = test::init_service(http::app(t.state.clone())).await;
     send(&app, t.notification("chan-a", "exists", 1).to_request()).await;
     send(&app, t.notification("chan-a", "exists", 2).to_request()).await;

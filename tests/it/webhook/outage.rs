@@ -95,7 +95,7 @@ async fn redis_slower_than_the_bound_is_503_within_the_bound() {
 
 #[actix_web::test]
 async fn a_notification_answered_503_is_recorded_when_google_retries() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let mut w = webhook();
     // Google's retry after Redis is back: the same message number is recorded once.
     w.enqueue_timeout = Duration::from_secs(1);

@@ -18,7 +18,7 @@ async fn raw(addr: SocketAddr, request: &str) -> String {
 
 #[actix_web::test]
 async fn serve_answers_over_tcp() {
-    let t = TestApp::new();
+    let t = TestApp::ingress_only();
     let config = HttpConfig {
         bind_addr: "127.0.0.1:0".parse().unwrap(),
         workers: 1,

@@ -4,62 +4,31 @@ use super::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_racing_on_one_channel_apply_each_change_once() {
-    let p = Pipeline::start_with(PipelineOptions {
+    let mut p = Pipeline::start_with(PipelineOptions {
         workers: false,
         ..PipelineOptions::default()
     })
     .await;
-    let a = linked_deadline(&p.w, DeadlineKind::RfeDue, day(1));
-    let b = linked_deadline(&p.w, DeadlineKind::RfiDue, day(2));
+    let a = linked_deadline(&p.w, DeadlineKind::RfeDue, day(9, 1));
+    let b = linked_deadline(&p.w, DeadlineKind::RfiDue, day(9, 2));
     let channel_id = p.watch().await;
     // Two workers of one job each (as two processes), with a retry budget longer than the
-    // first run's Retry-After wait below; the push worker and the outbox sweep as usual.
-    let mut config = p.redis.queue_config();
-    config.backoff_base = Duration::from_millis(200);
-    config.backoff_max = Duration::from_secs(2);
-    let mut workers: Vec<TestWorker> = ["first", "second"]
-        .into_iter()
-        .map(|name| {
-            let settings = WorkerSettings {
-                backend: BackendSettings::new(&unique_name(name), &config),
-                concurrency: 1,
-                shutdown_grace: Duration::from_secs(5),
-            };
-            let (ctx, queue) = (Arc::new(p.job_context()), p.redis.calendar_changes());
-            TestWorker::spawn(move |stop| {
-                jobs::run_job_worker::<
-                    calsync::jobs::process_calendar_changes::ProcessCalendarChanges,
-                >(ctx, queue, settings, stop)
-            })
-        })
-        .collect();
-    let (ctx, queue, settings) = (
-        Arc::new(p.job_context()),
-        p.redis.queue(PushCaseChanges::QUEUE),
-        p.redis.worker_settings(1),
-    );
-    workers.push(TestWorker::spawn(move |stop| {
-        jobs::run_job_worker::<calsync::jobs::push_case_changes::PushCaseChanges>(
-            ctx, queue, settings, stop,
-        )
-    }));
-    let (sweep_stop, sweep_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(outbox_sweep::run(
-        p.w.db.db(),
-        JobQueue::new(p.redis.conn(), &p.redis.queue_config()),
-        Duration::from_millis(50),
-        async move {
-            let _ = sweep_stopped.await;
-        },
-    ));
-    quiet(&p).await;
+    // first run's Retry-After wait below.
+    for _ in 0..2 {
+        let mut setup = p.worker_setup();
+        setup.worker.concurrency = 1;
+        setup.retry.base = Duration::from_millis(200);
+        setup.retry.cap = Duration::from_secs(2);
+        p.start_worker(setup);
+    }
+    p.until_idle().await;
     let token_before = channel(&p, &channel_id).sync_token.unwrap();
-    let retried = p.redis.counter("retried").await;
+    let deferred = p.redis.counter("deferred").await;
 
     // The first run is held up by a rate limit (waited out in the run) ...
     let lists_before = list_requests(&p).len();
     rate_limit_next_list(&p, 3);
-    move_to(&p, &a, day(15));
+    move_to(&p, &a, day(9, 15));
     eventually(WITHIN, "the first run to be rate limited", || async {
         list_requests(&p)[lists_before..]
             .iter()
@@ -67,21 +36,21 @@ async fn two_workers_racing_on_one_channel_apply_each_change_once() {
     })
     .await;
     // ... while the next change's job reaches the other worker.
-    move_to(&p, &b, day(16));
+    move_to(&p, &b, day(9, 16));
     eventually(
         WITHIN,
         "the second job to find the channel busy",
-        || async { p.redis.counter("retried").await > retried },
+        || async { p.redis.counter("deferred").await > deferred },
     )
     .await;
     eventually(WITHIN, "both moves to apply", || async {
-        deadline_of(&p.w, &a) == Some(day(15)) && deadline_of(&p.w, &b) == Some(day(16))
+        deadline_of(&p.w, &a) == Some(day(9, 15)) && deadline_of(&p.w, &b) == Some(day(9, 16))
     })
     .await;
-    quiet(&p).await;
+    p.until_idle().await;
 
-    assert_applied_once(&p, &a, day(1), day(15));
-    assert_applied_once(&p, &b, day(2), day(16));
+    assert_applied_once(&p, &a, day(9, 1), day(9, 15));
+    assert_applied_once(&p, &b, day(9, 2), day(9, 16));
     // Every listing started from a token some run had committed: no run listed from a token
     // that another had already moved past and then committed too.
     let lists = list_requests(&p).split_off(lists_before);
@@ -91,99 +60,65 @@ async fn two_workers_racing_on_one_channel_apply_each_change_once() {
         .count();
     assert_eq!(from_old, 1, "{lists:#?}");
     assert_queue_drained(&p).await;
-    let _ = sweep_stop.send(());
-    for worker in workers {
-        worker.stop().await.unwrap();
-    }
+    p.until_idle().await;
     p.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_during_a_running_sync_of_the_channel_has_its_change_applied() {
     let mut p = paused().await;
-    let a = linked_deadline(&p.w, DeadlineKind::RfeDue, day(1));
-    let b = linked_deadline(&p.w, DeadlineKind::RfiDue, day(2));
+    let a = linked_deadline(&p.w, DeadlineKind::RfeDue, day(9, 1));
+    let b = linked_deadline(&p.w, DeadlineKind::RfiDue, day(9, 2));
     p.watch().await;
     resume(&mut p);
-    quiet(&p).await;
+    p.until_idle().await;
 
     // The first sync lists A's move, then waits at its commit.
     let lock = lock_case(&p, &a);
-    move_to(&p, &a, day(17));
+    move_to(&p, &a, day(9, 17));
     eventually(WITHIN, "the first sync to block at its commit", || async {
         lock_waiters(&p) >= 1
     })
     .await;
     // B moves while it runs: its notification gets a job of its own.
     let enqueued = p.redis.counter("enqueued").await;
-    move_to(&p, &b, day(18));
+    move_to(&p, &b, day(9, 18));
     eventually(WITHIN, "the second notification's job", || async {
         p.redis.counter("enqueued").await > enqueued
     })
     .await;
-    assert_eq!(deadline_of(&p.w, &a), Some(day(1)), "still blocked");
+    assert_eq!(deadline_of(&p.w, &a), Some(day(9, 1)), "still blocked");
     release(lock);
 
     eventually(WITHIN, "both moves to apply", || async {
-        deadline_of(&p.w, &a) == Some(day(17)) && deadline_of(&p.w, &b) == Some(day(18))
+        deadline_of(&p.w, &a) == Some(day(9, 17)) && deadline_of(&p.w, &b) == Some(day(9, 18))
     })
     .await;
-    quiet(&p).await;
-    assert_applied_once(&p, &a, day(1), day(17));
-    assert_applied_once(&p, &b, day(2), day(18));
+    p.until_idle().await;
+    assert_applied_once(&p, &a, day(9, 1), day(9, 17));
+    assert_applied_once(&p, &b, day(9, 2), day(9, 18));
     assert!(
         audit(&p, &b)[0].recorded_at > audit(&p, &a)[0].recorded_at,
         "B came in a later run than the one that was running"
     );
     assert_queue_drained(&p).await;
+    p.until_idle().await;
     p.stop().await;
 }
 
-/// The key a child worker seals with: `TOKEN_ENCRYPTION_KEY` below (32 zero bytes).
-const CHILD_KEY_B64: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
-/// A `calsync worker` child process, killed (SIGKILL) when dropped, so a failing test leaves
-/// no worker behind.
-struct ChildWorker(Child);
-
-impl ChildWorker {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for ChildWorker {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn spawn_worker(p: &Pipeline) -> ChildWorker {
+fn spawn_worker(p: &Pipeline) -> ChildProcess {
     let config = EmulatorConfig::default();
-    let child = Command::new(env!("CARGO_BIN_EXE_calsync"))
-        .arg("worker")
-        .env("DATABASE_URL", p.w.db.url())
-        .env("REDIS_URL", p.redis.url())
-        .env("QUEUE_NAMESPACE", p.redis.namespace())
-        .env("QUEUE_LEASE_MS", "2000")
-        .env("JOB_BACKOFF_BASE_MS", "300")
-        .env("JOB_BACKOFF_MAX_MS", "3000")
-        .env("SYNC_LEASE_SECS", "5")
-        .env("WORKER_CONCURRENCY", "2")
-        .env("WORKER_NAME", "child")
-        .env("RUST_LOG", "error")
-        .env("GOOGLE_API_BASE_URL", &p.w.emu.urls().api_base)
-        .env("GOOGLE_OAUTH_TOKEN_URL", &p.w.emu.urls().token_url)
-        .env("GOOGLE_CLIENT_ID", &config.client_id)
-        .env("GOOGLE_CLIENT_SECRET", &config.client_secret)
-        .env("TOKEN_ENCRYPTION_KEY", CHILD_KEY_B64)
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    ChildWorker(child)
+    ChildProcess::spawn(
+        calsync_worker(p.w.db.url(), p.redis.url(), p.redis.namespace())
+            .env("JOB_BACKOFF_BASE_MS", "300")
+            .env("JOB_BACKOFF_MAX_MS", "3000")
+            .env("SYNC_LEASE_SECS", "5")
+            .env("GOOGLE_API_BASE_URL", &p.w.emu.urls().api_base)
+            .env("GOOGLE_OAUTH_TOKEN_URL", &p.w.emu.urls().token_url)
+            .env("GOOGLE_CLIENT_ID", &config.client_id)
+            .env("GOOGLE_CLIENT_SECRET", &config.client_secret),
+        "calsync worker",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +128,7 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
         ..PipelineOptions::default()
     })
     .await;
-    let d = linked_deadline(&p.w, DeadlineKind::RfeDue, day(1));
+    let d = linked_deadline(&p.w, DeadlineKind::RfeDue, day(9, 1));
     let channel_id = p.watch().await;
     // The child processes open the refresh token with their own key.
     let cipher = TokenCipher::new(
@@ -210,12 +145,12 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
     )
     .unwrap();
     let mut first = spawn_worker(&p);
-    quiet(&p).await;
+    p.until_idle().await;
     let token_before = channel(&p, &channel_id).sync_token.unwrap();
 
     let lock = lock_case(&p, &d);
     let lists_before = list_requests(&p).len();
-    move_to(&p, &d, day(23));
+    move_to(&p, &d, day(9, 23));
     eventually(WITHIN, "the worker to list the change", || async {
         list_requests(&p)[lists_before..]
             .iter()
@@ -235,7 +170,7 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(deadline_of(&p.w, &d), Some(day(1)));
+    assert_eq!(deadline_of(&p.w, &d), Some(day(9, 1)));
     assert!(audit(&p, &d).is_empty());
     assert_eq!(channel(&p, &channel_id).sync_token.unwrap(), token_before);
 
@@ -243,11 +178,11 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
     eventually(
         WITHIN,
         "the restarted worker to apply the change",
-        || async { deadline_of(&p.w, &d) == Some(day(23)) },
+        || async { deadline_of(&p.w, &d) == Some(day(9, 23)) },
     )
     .await;
-    quiet(&p).await;
-    assert_applied_once(&p, &d, day(1), day(23));
+    p.until_idle().await;
+    assert_applied_once(&p, &d, day(9, 1), day(9, 23));
     let row = channel(&p, &channel_id);
     assert_ne!(row.sync_token.as_deref(), Some(&*token_before));
     // Both workers listed from the same committed token; only the second committed.
@@ -259,5 +194,6 @@ async fn a_worker_killed_between_fetching_and_committing_leaves_the_change_to_be
     assert_eq!(p.redis.counter("redelivered").await, 1);
     assert_queue_drained(&p).await;
     second.kill();
+    p.until_idle().await;
     p.stop().await;
 }

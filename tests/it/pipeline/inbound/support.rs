@@ -1,11 +1,9 @@
 //! Shared setup of the inbound pipeline tests.
 
 pub(super) use std::collections::BTreeMap;
-pub(super) use std::process::{Child, Command, Stdio};
-pub(super) use std::sync::Arc;
 pub(super) use std::time::Duration;
 
-pub(super) use calsync::config::unique_name;
+pub(super) use calsync::config::SyncSettings;
 pub(super) use calsync::crypto::{EncryptionKey, TokenCipher};
 pub(super) use calsync::db::models::CredentialStatus;
 pub(super) use calsync::db::models::calendar_channel::{
@@ -15,11 +13,6 @@ pub(super) use calsync::db::models::case_event_link::{self as links, CaseEventLi
 pub(super) use calsync::db::models::google_credential;
 pub(super) use calsync::db::models::sync_audit::{self, AuditEntry};
 pub(super) use calsync::domain::DeadlineKind;
-pub(super) use calsync::jobs::push_case_changes::PushCaseChanges;
-pub(super) use calsync::jobs::{self, WorkerSettings, outbox_sweep};
-pub(super) use calsync::queue::JobQueue;
-pub(super) use calsync::queue::backend::BackendSettings;
-pub(super) use calsync::sync::SyncSettings;
 pub(super) use chrono::{DateTime, NaiveDate, Utc};
 pub(super) use diesel::pg::PgConnection;
 pub(super) use diesel::prelude::*;
@@ -30,14 +23,11 @@ pub(super) use gcal_emulator::{
 };
 
 pub(super) use crate::helpers::calendar_fixtures::{LinkedDeadline, deadline_of, linked_deadline};
-pub(super) use crate::helpers::pipeline::{Pipeline, PipelineOptions};
-pub(super) use crate::helpers::test_redis::{TestWorker, eventually};
-
-pub(super) const WITHIN: Duration = Duration::from_secs(20);
-
-pub(super) fn day(d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2027, 9, d).unwrap()
-}
+pub(super) use crate::helpers::dates::day;
+pub(super) use crate::helpers::pipeline::{Pipeline, PipelineOptions, WITHIN};
+pub(super) use crate::helpers::process::{ChildProcess, calsync_worker};
+pub(super) use crate::helpers::test_redis::eventually;
+pub(super) use crate::helpers::worker::WorkerOptions;
 
 pub(super) fn move_to(p: &Pipeline, d: &LinkedDeadline, date: NaiveDate) -> String {
     let moved =
@@ -103,49 +93,6 @@ pub(super) fn rate_limit_next_list(p: &Pipeline, retry_after_secs: u32) {
     );
 }
 
-/// Waits until nothing is moving: every notification is delivered, the outbox is drained,
-/// both queues are idle, and neither the emulator's records nor the queue counters change
-/// for 300 ms. Watching queues the user's open cases for the push (which finds the
-/// fixtures' events already right) and the first sync's notifications trail behind it; tests
-/// start counting after that.
-pub(super) async fn quiet(p: &Pipeline) {
-    let pushes = p.redis.queue(PushCaseChanges::QUEUE);
-    let snapshot = || async {
-        let depth = p.redis.depth().await;
-        let push_depth = pushes.depth().await.unwrap();
-        let outbox = count(
-            &mut p.w.db.conn(),
-            "SELECT count(*) AS n FROM calendar_outbox",
-        );
-        // Every message the emulator numbered has been delivered (or dropped): none is
-        // still on its way to the webhook, about to become a job.
-        let notes = p.w.emu.notifications();
-        let delivered = p.w.emu.channels().iter().all(|c| {
-            c.last_message == 0
-                || notes
-                    .iter()
-                    .any(|n| n.channel_id == c.id && n.message_number == c.last_message)
-        });
-        let idle = delivered
-            && outbox == 0
-            && depth.ready + depth.delayed + depth.inflight == 0
-            && push_depth.ready + push_depth.delayed + push_depth.inflight == 0;
-        let activity = (
-            p.w.emu.requests().len(),
-            p.w.emu.notifications().len(),
-            p.redis.calendar_changes().counters().await.unwrap(),
-        );
-        (idle, activity)
-    };
-    eventually(WITHIN, "the pipeline to go quiet", || async {
-        let (idle, activity) = snapshot().await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let (idle_after, activity_after) = snapshot().await;
-        idle && idle_after && activity == activity_after
-    })
-    .await;
-}
-
 /// A pipeline whose workers start only after the calendar is watched: the first sync then
 /// runs alone, not beside the push and jobs that the watch itself sets off.
 pub(super) async fn paused() -> Pipeline {
@@ -158,8 +105,7 @@ pub(super) async fn paused() -> Pipeline {
 
 /// Starts the workers of a [`paused`] pipeline, as `Pipeline::start` would have.
 pub(super) fn resume(p: &mut Pipeline) {
-    let options = PipelineOptions::default();
-    p.start_workers(options.concurrency, options.sweep_interval);
+    p.start_workers();
 }
 
 /// No job went to the dead set and nothing is left in the queue.

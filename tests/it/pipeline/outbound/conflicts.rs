@@ -57,7 +57,7 @@ async fn a_412_race_with_a_later_tracker_change_keeps_the_trackers_date() {
         event_of(&p, case, RfiDue).and_then(|e| event_date(&e)) == Some(day(5, 15))
     })
     .await;
-    quiesce(&p, Duration::from_millis(500)).await;
+    p.until_idle().await;
     let patches = event_requests(&p, "PATCH");
     let seen: Vec<_> = patches
         .iter()
@@ -84,6 +84,7 @@ async fn a_412_race_with_a_later_tracker_change_keeps_the_trackers_date() {
         link(&mut conn, case, RfiDue).etag.as_deref(),
         event["etag"].as_str()
     );
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -98,13 +99,13 @@ async fn a_412_race_with_a_later_google_edit_takes_googles_date_without_ping_pon
     tokio::time::sleep(Duration::from_millis(50)).await;
     user_moves(&p, case, day(5, 8));
     p.w.emu.clear_records();
-    p.start_workers(2, Duration::from_millis(50));
+    p.start_workers();
 
     settle(&p, "Google's date in the case", || {
         deadline(&mut p.w.db.conn(), case, RfiDue) == Some(day(5, 8))
     })
     .await;
-    quiesce(&p, Duration::from_millis(700)).await;
+    p.until_idle().await;
     let writes: Vec<_> = event_writes(&p)
         .iter()
         .map(|r| (r.method.clone(), r.status))
@@ -129,6 +130,7 @@ async fn a_412_race_with_a_later_google_edit_takes_googles_date_without_ping_pon
         )]
     );
     assert_eq!(outbox_len(&mut conn), 0);
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -167,7 +169,7 @@ async fn a_dismissed_event_stays_dismissed_until_its_date_changes() {
         link(&mut p.w.db.conn(), case, RfeDue).dismissed
     })
     .await;
-    quiesce(&p, Duration::from_millis(500)).await;
+    p.until_idle().await;
     assert_eq!(live_event_count(&p), 0);
     assert_eq!(event_requests(&p, "POST").len(), 2, "nothing re-created");
     assert!(link(&mut conn, case, RfiDue).dismissed);
@@ -187,6 +189,7 @@ async fn a_dismissed_event_stays_dismissed_until_its_date_changes() {
             .event(p.w.calendar(), &rfi)
             .is_some_and(|e| !is_live(&e))
     );
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -202,7 +205,7 @@ async fn inbound_caught_up(p: &Pipeline) {
         delivered && depth.ready + depth.delayed + depth.inflight == 0
     })
     .await;
-    quiesce(p, Duration::from_millis(500)).await;
+    p.until_idle().await;
 }
 
 fn case_row(conn: &mut PgConnection, case: CaseId) -> String {
@@ -267,6 +270,7 @@ async fn the_echo_of_calsyncs_own_writes_changes_nothing_in_cases() {
         writes,
         "and nothing is written back to Google"
     );
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -325,5 +329,6 @@ async fn a_round_trip_converges_with_a_bounded_number_of_requests() {
             "applied".into()
         )]
     );
+    p.until_idle().await;
     p.stop().await;
 }

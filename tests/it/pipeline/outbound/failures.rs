@@ -8,6 +8,7 @@ use gcal_emulator::{FaultKind, FaultRule};
 
 use super::*;
 use crate::helpers::pipeline::{Pipeline, PipelineOptions};
+use crate::helpers::worker::WorkerOptions;
 use calsync::ids::CaseId;
 
 #[tokio::test]
@@ -15,7 +16,10 @@ async fn a_rate_limited_case_retries_soon_however_many_cases_the_run_had_pushed(
     const CASES: u32 = 20;
     // One worker slot: a single run pushes the cases one after the other.
     let p = Pipeline::start_with(PipelineOptions {
-        concurrency: 1,
+        worker: WorkerOptions {
+            concurrency: 1,
+            ..WorkerOptions::default()
+        },
         ..PipelineOptions::default()
     })
     .await;
@@ -61,5 +65,6 @@ async fn a_rate_limited_case_retries_soon_however_many_cases_the_run_had_pushed(
         .filter(|r| r.status == 403)
         .collect();
     assert_eq!(refused.len(), 1, "the fault was hit: {took:?}");
+    p.until_idle().await;
     p.stop().await;
 }

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use calsync::channels::stop_channel;
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::outbound::event_body::{new_event, summary};
-use calsync::sync::watch::stop_channel;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use gcal_emulator::NotificationMode;
@@ -146,6 +146,7 @@ async fn deadlines_are_created_moved_retitled_cleared_and_removed_with_their_cas
         inserted.iter().all(|r| r.status == 200),
         "no duplicate insert"
     );
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -214,6 +215,7 @@ async fn many_cases_written_at_once_get_exactly_one_event_per_deadline() {
         event_writes(&p).len() == expected,
         "nothing but the inserts"
     );
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -243,7 +245,7 @@ async fn rows_written_while_no_worker_runs_are_pushed_once_workers_start() {
     );
     assert!(event_writes(&p).is_empty(), "nothing can push yet");
 
-    p.start_workers(2, Duration::from_millis(50));
+    p.start_workers();
     settle(&p, "the backlog to reach Google", || {
         live_event_count(&p) == 3
     })
@@ -259,6 +261,7 @@ async fn rows_written_while_no_worker_runs_are_pushed_once_workers_start() {
             0,
         );
     }
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -291,6 +294,7 @@ async fn watching_a_calendar_pushes_the_users_open_cases() {
         0,
     );
     assert!(live_events_of(&p, closed).is_empty());
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -311,12 +315,13 @@ async fn after_the_channel_stops_a_case_change_removes_the_cases_events() {
     // No calendar is watched: the change is not pushed, and the events that are left go.
     set_deadline(&mut conn, case, RfiDue, Some(day(12, 9)));
     settle(&p, "the events to go", || live_event_count(&p) == 0).await;
-    quiesce(&p, Duration::from_millis(300)).await;
+    p.until_idle().await;
     assert_eq!(event_requests(&p, "DELETE").len(), 2);
     assert_eq!(event_requests(&p, "POST").len(), 2, "nothing inserted");
     for kind in [RfiDue, FilingWindowCloses] {
         assert!(link(&mut conn, case, kind).removed);
     }
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -339,6 +344,7 @@ async fn stopping_the_channel_removes_the_calendars_deadline_events() {
     for kind in [RfiDue, FilingWindowCloses] {
         assert!(link(&mut conn, case, kind).removed);
     }
+    p.until_idle().await;
     p.stop().await;
 }
 
@@ -393,7 +399,7 @@ async fn an_insert_whose_answer_was_lost_is_adopted_not_duplicated() {
     set_deadline(&mut conn, case, FilingWindowCloses, Some(day(11, 20)));
     p.w.emu.clear_records();
 
-    p.start_workers(2, Duration::from_millis(50));
+    p.start_workers();
     settle(&p, "the adopted events", || {
         event_of(&p, case, FilingWindowCloses).and_then(|e| event_date(&e)) == Some(day(11, 20))
             && link(&mut p.w.db.conn(), case, RfiDue).etag.is_some()
@@ -425,5 +431,6 @@ async fn an_insert_whose_answer_was_lost_is_adopted_not_duplicated() {
         patches[0].body
     );
     assert!(patches[0].header("if-match").is_some());
+    p.until_idle().await;
     p.stop().await;
 }

@@ -8,46 +8,19 @@ use std::future::Future;
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::calendar::{CalendarApi, ListQuery, WatchRequest};
-use super::error::GoogleError;
-use super::oauth::OAuthClient;
-use super::types::{Event, EventsPage, WatchChannel};
+use super::AccountError;
 use crate::config::GoogleConfig;
-use crate::crypto::{CryptoError, TokenCipher};
+use crate::crypto::TokenCipher;
 use crate::db::models::CredentialStatus;
-use crate::db::models::google_credential::{self, CredentialError};
+use crate::db::models::google_credential;
 use crate::db::{Db, DbError};
+use crate::google::{
+    CalendarApi, Event, EventsPage, GoogleError, ListQuery, OAuthClient, WatchChannel, WatchRequest,
+};
 use crate::ids::UserId;
 
 /// A cached access token is used only while it stays valid at least this long.
 const EXPIRY_MARGIN: Duration = Duration::seconds(60);
-
-/// Why a call on a user's behalf failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// Google's answer, classified.
-    #[error(transparent)]
-    Google(#[from] GoogleError),
-    /// The user never connected Google (no credentials row).
-    #[error("user {0} has no Google credentials")]
-    NoCredentials(UserId),
-    /// Reading or caching credentials failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-    /// The sealed token could not be opened (wrong or missing key version).
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-}
-
-impl From<CredentialError> for SessionError {
-    fn from(e: CredentialError) -> Self {
-        match e {
-            CredentialError::Crypto(c) => Self::Crypto(c),
-            CredentialError::Query(q) => Self::Db(DbError::Query(q)),
-        }
-    }
-}
 
 /// Everything needed to act for any user: the API and token clients, the database and the
 /// key that opens sealed tokens.
@@ -101,7 +74,7 @@ impl UserSession {
     }
 
     /// Runs `call` with an access token; on a 401 refreshes the token once and runs it again.
-    pub async fn call<T, F, Fut>(&mut self, call: F) -> Result<T, SessionError>
+    pub async fn call<T, F, Fut>(&mut self, call: F) -> Result<T, AccountError>
     where
         F: Fn(CalendarApi, String) -> Fut,
         Fut: Future<Output = Result<T, GoogleError>>,
@@ -120,7 +93,7 @@ impl UserSession {
         &mut self,
         calendar_id: &str,
         query: &ListQuery,
-    ) -> Result<EventsPage, SessionError> {
+    ) -> Result<EventsPage, AccountError> {
         self.call(|api, t| async move { api.list_events(&t, calendar_id, query).await })
             .await
     }
@@ -129,7 +102,7 @@ impl UserSession {
         &mut self,
         calendar_id: &str,
         event_id: &str,
-    ) -> Result<Event, SessionError> {
+    ) -> Result<Event, AccountError> {
         self.call(|api, t| async move { api.get_event(&t, calendar_id, event_id).await })
             .await
     }
@@ -138,7 +111,7 @@ impl UserSession {
         &mut self,
         calendar_id: &str,
         event: &Event,
-    ) -> Result<Event, SessionError> {
+    ) -> Result<Event, AccountError> {
         self.call(|api, t| async move { api.insert_event(&t, calendar_id, event).await })
             .await
     }
@@ -149,7 +122,7 @@ impl UserSession {
         event_id: &str,
         changes: &Event,
         if_match: Option<&str>,
-    ) -> Result<Event, SessionError> {
+    ) -> Result<Event, AccountError> {
         self.call(|api, t| async move {
             api.patch_event(&t, calendar_id, event_id, changes, if_match)
                 .await
@@ -162,7 +135,7 @@ impl UserSession {
         calendar_id: &str,
         event_id: &str,
         if_match: Option<&str>,
-    ) -> Result<(), SessionError> {
+    ) -> Result<(), AccountError> {
         self.call(
             |api, t| async move { api.delete_event(&t, calendar_id, event_id, if_match).await },
         )
@@ -173,7 +146,7 @@ impl UserSession {
         &mut self,
         calendar_id: &str,
         request: &WatchRequest,
-    ) -> Result<WatchChannel, SessionError> {
+    ) -> Result<WatchChannel, AccountError> {
         self.call(|api, t| async move { api.watch(&t, calendar_id, request).await })
             .await
     }
@@ -182,14 +155,14 @@ impl UserSession {
         &mut self,
         channel_id: &str,
         resource_id: &str,
-    ) -> Result<(), SessionError> {
+    ) -> Result<(), AccountError> {
         self.call(|api, t| async move { api.stop_channel(&t, channel_id, resource_id).await })
             .await
     }
 
     /// The access token to use: the one held, the cached one, or a refreshed one
     /// (`force_refresh` skips the first two).
-    async fn access_token(&mut self, force_refresh: bool) -> Result<String, SessionError> {
+    async fn access_token(&mut self, force_refresh: bool) -> Result<String, AccountError> {
         if !force_refresh && let Some(t) = &self.token {
             return Ok(t.expose_secret().to_owned());
         }
@@ -199,9 +172,9 @@ impl UserSession {
             .db
             .run(move |conn| Ok::<_, DbError>(google_credential::find(conn, user_id)?))
             .await?
-            .ok_or(SessionError::NoCredentials(user_id))?;
+            .ok_or(AccountError::NoCredentials(user_id))?;
         if row.status == CredentialStatus::Revoked {
-            return Err(GoogleError::GrantRevoked.into());
+            return Err(AccountError::GrantRevoked);
         }
         let cipher = &self.accounts.cipher;
         if !force_refresh
@@ -226,7 +199,7 @@ impl UserSession {
             .db
             .run(move |conn| {
                 google_credential::cache_access_token(conn, &cipher, user_id, &to_cache, expires_at)
-                    .map_err(SessionError::from)
+                    .map_err(AccountError::from)
             })
             .await?;
         self.token = Some(token.clone().into());

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::SyncContext;
 use super::watch::{WatchError, WatchTarget, watch_calendar};
+use crate::account::{AccountError, reauth};
 use crate::db::DbError;
 use crate::db::models::calendar_channel::{self, ChannelStatus};
-use crate::db::models::google_credential;
 use crate::google::GoogleError;
-use crate::google::session::SessionError;
+use crate::inbound::SyncContext;
+use crate::retry::{Classify, Decision, Failure, Parked, Work};
 
 /// What one renewal pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -74,38 +74,35 @@ pub async fn renew_expiring(
     Ok(report)
 }
 
-/// A calendar that is gone stops its channel; a revoked grant parks the user's channels.
-/// Anything else is left for the next pass.
+/// Asks the retry policy: a calendar that is gone stops its channel, a revoked grant parks
+/// the user; anything else is left for the next pass.
 async fn record_permanent_failure(
     ctx: &SyncContext,
     channel: &calendar_channel::CalendarChannel,
     error: &WatchError,
 ) -> Result<(), DbError> {
-    let WatchError::Google(SessionError::Google(g)) = error else {
+    let failure = match error {
+        // A 404 on events.watch means the calendar it names is gone.
+        WatchError::Google(AccountError::Google(GoogleError::NotFound)) => {
+            Failure::NeedsAction(Parked::CalendarGone)
+        }
+        WatchError::Google(e) => e.classify(),
+        WatchError::Db(e) => e.classify(),
+        WatchError::FirstSync(e) => e.classify(),
+    };
+    let Decision::Park(why) = ctx.retry.decide(Work::Renewal, failure, 1) else {
         return Ok(());
     };
     let (id, user_id) = (channel.channel_id.clone(), channel.user_id);
-    match g {
-        GoogleError::NotFound => {
-            ctx.db
-                .run(move |conn| {
-                    Ok::<_, DbError>(
-                        calendar_channel::set_status(conn, &id, ChannelStatus::Stopped)
-                            .map(|_| ())?,
-                    )
-                })
-                .await
-        }
-        GoogleError::GrantRevoked => {
-            ctx.db
-                .run(move |conn| {
-                    google_credential::mark_revoked(conn, user_id)?;
-                    Ok::<_, DbError>(
-                        calendar_channel::mark_user_needs_reauth(conn, user_id).map(|_| ())?,
-                    )
-                })
-                .await
-        }
-        _ => Ok(()),
-    }
+    ctx.db
+        .run(move |conn| {
+            match why {
+                Parked::CalendarGone => {
+                    calendar_channel::set_status(conn, &id, ChannelStatus::Stopped)?;
+                }
+                other => reauth::park_user(conn, user_id, other)?,
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
 }

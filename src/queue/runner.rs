@@ -11,9 +11,30 @@ use apalis_core::layers::extensions::Data;
 use apalis_core::worker::Event;
 use serde::de::DeserializeOwned;
 
-use super::JobError;
-use crate::queue::RedisQueue;
-use crate::queue::backend::{BackendSettings, RedisBackend};
+use super::RedisQueue;
+use super::backend::{BackendSettings, JobLease, RedisBackend};
+
+/// How a job's attempt failed, as its handler tells the queue (the handler asked the retry
+/// policy). A handler that returns `Ok` is done.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFailure {
+    /// Run it again after `after`, counting the attempt (the dead set once attempts are used
+    /// up is the policy's call, made before this is returned).
+    #[error("{error:#} (retry in {after:?})")]
+    Retry {
+        after: Duration,
+        error: anyhow::Error,
+    },
+    /// Run it again after `after` without counting the attempt: it only had to wait.
+    #[error("{error:#} (deferred by {after:?})")]
+    Defer {
+        after: Duration,
+        error: anyhow::Error,
+    },
+    /// Never run it again; it goes to the dead set, kept for inspection.
+    #[error("{0:#}")]
+    Dead(anyhow::Error),
+}
 
 /// How a worker process runs one queue.
 #[derive(Debug, Clone)]
@@ -41,18 +62,18 @@ pub async fn run_worker<T, C, H, Fut>(
 where
     T: DeserializeOwned + Send + 'static,
     C: Send + Sync + 'static,
-    H: Fn(T, Arc<C>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    H: Fn(T, Arc<C>, u32) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), JobFailure>> + Send + 'static,
 {
     let name = settings.backend.worker.clone();
     let queue_name = queue.name().to_owned();
     let backend = RedisBackend::<T>::new(queue, settings.backend.clone());
-    let service = move |job: T, ctx: Data<Arc<C>>| {
+    let service = move |job: T, ctx: Data<Arc<C>>, lease: JobLease| {
         let handler = handler.clone();
         async move {
-            handler(job, (*ctx).clone())
+            handler(job, (*ctx).clone(), lease.attempt)
                 .await
-                .map_err(JobError::into_apalis)
+                .map_err(|f| apalis_core::error::Error::Failed(Arc::new(Box::new(f))))
         }
     };
     let worker = WorkerBuilder::new(&name)

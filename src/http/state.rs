@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::config::WebhookConfig;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
-use crate::queue::JobQueue;
+use crate::jobs::JobQueue;
 
 #[derive(Clone)]
 pub struct AppState {

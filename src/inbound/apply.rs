@@ -14,7 +14,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel::pg::PgConnection;
 
@@ -37,14 +36,6 @@ pub struct ApplyStats {
     pub ignored: usize,
     /// Cases whose events were looked at (their `calendar_last_synced_at` is stamped).
     pub touched_cases: BTreeSet<CaseId>,
-}
-
-/// The all-day date of an event, or the local date of a timed one.
-pub fn event_date(event: &Event) -> Option<NaiveDate> {
-    let start = event.start.as_ref()?;
-    start
-        .date
-        .or_else(|| start.date_time.map(|dt| dt.date_naive()))
 }
 
 /// Applies `events` of one user's calendar.
@@ -116,10 +107,9 @@ fn apply_one(
         stats.touched_cases.insert(link.case_id);
         return Ok(());
     }
-    let (Some(date), Some(deadline)) = (
-        event_date(event),
-        case_deadline::lock(conn, link.case_id, kind)?,
-    ) else {
+    let (Some(date), Some(deadline)) =
+        (event.date(), case_deadline::lock(conn, link.case_id, kind)?)
+    else {
         stats.ignored += 1;
         return Ok(());
     };

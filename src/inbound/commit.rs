@@ -1,0 +1,86 @@
+//! The commit of a run: one transaction that re-checks the lease, applies the events,
+//! reconciles links after a full listing, moves the sync token (compare-and-set), stamps the
+//! cases and releases the lease.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::SyncError;
+use super::apply::apply_events;
+use super::list::Listing;
+use super::run::SyncReport;
+use crate::db::Db;
+use crate::db::models::calendar_channel::{self, CalendarChannel};
+use crate::db::models::case_deadline;
+use crate::db::models::case_event_link as links;
+use crate::db::models::channel_lease;
+use crate::ids::CaseId;
+
+/// What was listed, and how.
+pub struct Listed {
+    pub listing: Listing,
+    /// A full listing (no token yet, or Google invalidated it).
+    pub full: bool,
+    /// The database's clock when the listing began: links recorded after it are newer than
+    /// the listing and are never dismissed for being absent from it.
+    pub started_at: DateTime<Utc>,
+}
+
+pub async fn commit(
+    db: &Db,
+    channel: CalendarChannel,
+    owner: Uuid,
+    listed: Listed,
+) -> Result<SyncReport, SyncError> {
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            if channel_lease::fence(conn, &channel.channel_id, owner)?.is_none() {
+                return Err(SyncError::LeaseLost);
+            }
+            let Listed {
+                listing,
+                full,
+                started_at,
+            } = listed;
+            let stats = apply_events(conn, channel.user_id, &channel.calendar_id, &listing.events)?;
+            let links_marked_missing = if full {
+                let seen: Vec<String> = listing
+                    .events
+                    .iter()
+                    .filter(|e| !e.is_cancelled())
+                    .filter_map(|e| e.id.clone())
+                    .collect();
+                links::dismiss_missing(
+                    conn,
+                    channel.user_id,
+                    &channel.calendar_id,
+                    &seen,
+                    started_at,
+                )?
+            } else {
+                0
+            };
+            let moved = calendar_channel::advance_sync_token(
+                conn,
+                &channel.channel_id,
+                channel.sync_token.as_deref(),
+                &listing.next_sync_token,
+            )?;
+            if !moved {
+                return Err(SyncError::LeaseLost);
+            }
+            let touched: Vec<CaseId> = stats.touched_cases.iter().copied().collect();
+            case_deadline::touch_synced(conn, &touched)?;
+            channel_lease::release(conn, &channel.channel_id, owner)?;
+            Ok(SyncReport {
+                full,
+                pages: listing.pages,
+                events: listing.events.len(),
+                stats,
+                links_marked_missing,
+            })
+        })
+    })
+    .await
+}
