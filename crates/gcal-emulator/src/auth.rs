@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::config::QuotaResponse;
 use super::errors::GoogleError;
+use super::scopes::TokenScopes;
 use super::state::{Shared, lock};
 
 /// The authenticated user of a Calendar request.
@@ -18,9 +19,12 @@ use super::state::{Shared, lock};
 pub struct Caller {
     /// The user's email.
     pub email: String,
+    /// The token's scopes and OAuth client.
+    pub token: TokenScopes,
 }
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
+/// The bearer token of a request.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get("Authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -33,7 +37,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, GoogleError> {
         .app_data::<web::Data<Shared>>()
         .ok_or_else(|| GoogleError::new(500, "global", "backendError", "Backend Error"))?;
     let token = bearer(req).ok_or_else(GoogleError::auth_error)?;
-    let email = shared
+    let (email, token) = shared
         .store()
         .authenticate(token, shared.now())
         .ok_or_else(GoogleError::auth_error)?;
@@ -55,7 +59,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, GoogleError> {
             ),
         });
     }
-    Ok(Caller { email })
+    Ok(Caller { email, token })
 }
 
 impl FromRequest for Caller {

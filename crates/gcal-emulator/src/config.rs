@@ -14,9 +14,19 @@ pub struct EmulatorConfig {
     pub client_id: String,
     /// Secret of `client_id`.
     pub client_secret: String,
+    /// Authorized redirect URIs of `client_id`. The authorization endpoint answers an error
+    /// page, not a redirect, for any other `redirect_uri` (exact match, as at Google). More can
+    /// be added at run time with `Control::register_redirect_uri`.
+    pub redirect_uris: Vec<String>,
+    /// Lifetime of authorization codes (Google: about ten minutes).
+    pub auth_code_lifetime: Duration,
+    /// `iss` of issued id_tokens and the discovery document. Google's value by default, so
+    /// code that checks the issuer runs unchanged against the emulator.
+    pub id_token_issuer: String,
     /// Lifetime of issued access tokens. `expires_in` reports it rounded up to whole seconds.
     pub access_token_lifetime: Duration,
-    /// Scope string returned by the token endpoint when the grant did not name one.
+    /// Scopes of the grants that `add_user` (and seeded users) get, space-separated. Full
+    /// Calendar access by default, so those refresh tokens may do anything.
     pub default_scope: String,
     /// Channel lifetime when the watch request names neither `expiration` nor `params.ttl`
     /// (documented: 604800 s).
@@ -52,7 +62,8 @@ pub struct EmulatorConfig {
     pub quota_per_user_per_minute: Option<u32>,
     /// How an exceeded per-user quota is answered.
     pub quota_response: QuotaResponse,
-    /// Time zone reported for calendars created by `add_user`.
+    /// Time zone of the primary calendars created by `add_user` (change one user's with
+    /// `Control::set_primary_time_zone`).
     pub calendar_time_zone: String,
     /// Users created at start-up, each with this fixed refresh token (if given).
     pub users: Vec<SeedUser>,
@@ -91,6 +102,9 @@ impl Default for EmulatorConfig {
             bind: "127.0.0.1:0".to_owned(),
             client_id: "calsync-test-client.apps.googleusercontent.com".to_owned(),
             client_secret: "calsync-test-secret".to_owned(),
+            redirect_uris: Vec::new(),
+            auth_code_lifetime: Duration::from_secs(600),
+            id_token_issuer: "https://accounts.google.com".to_owned(),
             access_token_lifetime: Duration::from_secs(3600),
             default_scope: "https://www.googleapis.com/auth/calendar".to_owned(),
             default_channel_ttl: Duration::from_secs(604_800),

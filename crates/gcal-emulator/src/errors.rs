@@ -19,10 +19,23 @@ pub struct GoogleError {
     pub reason: String,
     /// Human-readable message, also used as the top-level `message`.
     pub message: String,
-    /// `(locationType, location)`, e.g. `("parameter", "syncToken")`.
-    pub location: Option<(&'static str, String)>,
     /// Value of a `Retry-After` header to send, in seconds.
     pub retry_after: Option<u32>,
+    /// What few errors add to the usual shape (boxed: most errors have none of it).
+    pub detail: Option<Box<ErrorDetail>>,
+}
+
+/// The rarer parts of a Calendar API error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorDetail {
+    /// `(locationType, location)`, e.g. `("parameter", "syncToken")`.
+    pub location: Option<(&'static str, String)>,
+    /// `errors[0].message` when it differs from the top-level `message`.
+    pub item_message: Option<String>,
+    /// Further members of the `error` object (e.g. `status`, `details`).
+    pub extra: Option<serde_json::Value>,
+    /// Value of a `WWW-Authenticate` header to send.
+    pub www_authenticate: Option<String>,
 }
 
 impl GoogleError {
@@ -33,14 +46,14 @@ impl GoogleError {
             domain,
             reason: reason.to_owned(),
             message: message.to_owned(),
-            location: None,
             retry_after: None,
+            detail: None,
         }
     }
 
     /// Adds `locationType`/`location`.
     pub fn at(mut self, location_type: &'static str, location: &str) -> Self {
-        self.location = Some((location_type, location.to_owned()));
+        self.detail.get_or_insert_default().location = Some((location_type, location.to_owned()));
         self
     }
 
@@ -124,13 +137,24 @@ impl GoogleError {
         let mut item = json!({
             "domain": self.domain,
             "reason": self.reason,
-            "message": self.message,
+            "message": self
+                .detail
+                .as_ref()
+                .and_then(|d| d.item_message.as_deref())
+                .unwrap_or(&self.message),
         });
-        if let (Some((kind, location)), Some(obj)) = (&self.location, item.as_object_mut()) {
+        let location = self.detail.as_ref().and_then(|d| d.location.as_ref());
+        if let (Some((kind, location)), Some(obj)) = (location, item.as_object_mut()) {
             obj.insert("locationType".to_owned(), json!(kind));
             obj.insert("location".to_owned(), json!(location));
         }
-        json!({"error": {"errors": [item], "code": self.status, "message": self.message}})
+        let mut error = json!({"errors": [item], "code": self.status, "message": self.message});
+        let extra = self.detail.as_ref().and_then(|d| d.extra.as_ref());
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (extra, error.as_object_mut())
+        {
+            obj.extend(extra.clone());
+        }
+        json!({ "error": error })
     }
 }
 
@@ -144,7 +168,13 @@ impl ResponseError for GoogleError {
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        if self.status == 401 {
+        if let Some(value) = self
+            .detail
+            .as_ref()
+            .and_then(|d| d.www_authenticate.as_ref())
+        {
+            res.insert_header(("WWW-Authenticate", value.clone()));
+        } else if self.status == 401 {
             res.insert_header((
                 "WWW-Authenticate",
                 "Bearer realm=\"https://accounts.google.com/\"",
@@ -217,6 +247,12 @@ pub enum ControlError {
     /// A user with this email already exists.
     #[error("user {0} already exists")]
     UserExists(String),
+    /// The refresh token asked for already belongs to a grant.
+    #[error("refresh token already in use")]
+    RefreshTokenInUse,
+    /// No OAuth client with this id.
+    #[error("unknown OAuth client {0}")]
+    UnknownClient(String),
     /// The change was refused the way the API would refuse it.
     #[error("rejected: {0}")]
     Rejected(GoogleError),
@@ -234,8 +270,9 @@ impl ResponseError for ControlError {
             ControlError::UnknownCalendar(_)
             | ControlError::UnknownEvent(_)
             | ControlError::UnknownUser(_)
-            | ControlError::UnknownRefreshToken => StatusCode::NOT_FOUND,
-            ControlError::UserExists(_) => StatusCode::CONFLICT,
+            | ControlError::UnknownRefreshToken
+            | ControlError::UnknownClient(_) => StatusCode::NOT_FOUND,
+            ControlError::UserExists(_) | ControlError::RefreshTokenInUse => StatusCode::CONFLICT,
             ControlError::Rejected(e) => e.status_code(),
         }
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::auth::Caller;
 use super::config::TombstoneWrite;
 use super::errors::GoogleError;
+use super::scopes::Op;
 use super::state::Shared;
 use super::store::{ListQuery, Store};
 
@@ -41,7 +42,12 @@ pub async fn list(
         .collect();
     let query = ListQuery::parse(&pairs)?;
     let store = shared.store();
-    let calendar = store.resolve_calendar(&caller.email, &path)?;
+    let calendar = store.authorize(
+        &caller.email,
+        &caller.token,
+        &path,
+        Op::EventsRead("calendar.v3.Events.List"),
+    )?;
     let page = store.list_events(
         &calendar,
         &query,
@@ -60,7 +66,12 @@ pub async fn get(
 ) -> Result<HttpResponse, GoogleError> {
     let (calendar, event_id) = path.into_inner();
     let store = shared.store();
-    let calendar = store.resolve_calendar(&caller.email, &calendar)?;
+    let calendar = store.authorize(
+        &caller.email,
+        &caller.token,
+        &calendar,
+        Op::EventsRead("calendar.v3.Events.Get"),
+    )?;
     let event = store
         .calendar(&calendar)
         .and_then(|c| c.events.get(&event_id))
@@ -78,7 +89,12 @@ pub async fn insert(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, GoogleError> {
-    let calendar = shared.store().resolve_calendar(&caller.email, &path)?;
+    let calendar = shared.store().authorize(
+        &caller.email,
+        &caller.token,
+        &path,
+        Op::EventsWrite("calendar.v3.Events.Insert"),
+    )?;
     let body = json_body(&body)?;
     let event = shared.write(&calendar, |store, now| {
         store.insert_event(&calendar, body, now)
@@ -111,7 +127,7 @@ pub async fn update(
         path.into_inner(),
         &req,
         &body,
-        Store::update_event,
+        (Store::update_event, "calendar.v3.Events.Update"),
     )
 }
 
@@ -129,7 +145,7 @@ pub async fn patch(
         path.into_inner(),
         &req,
         &body,
-        Store::patch_event,
+        (Store::patch_event, "calendar.v3.Events.Patch"),
     )
 }
 
@@ -141,9 +157,14 @@ fn write_event(
     (calendar, event_id): (String, String),
     req: &HttpRequest,
     body: &[u8],
-    write: EventWrite,
+    (write, method): (EventWrite, &'static str),
 ) -> Result<HttpResponse, GoogleError> {
-    let calendar = shared.store().resolve_calendar(&caller.email, &calendar)?;
+    let calendar = shared.store().authorize(
+        &caller.email,
+        &caller.token,
+        &calendar,
+        Op::EventsWrite(method),
+    )?;
     let body = json_body(body)?;
     let if_match = header(req, IF_MATCH);
     let tombstone = shared.config.tombstone_write;
@@ -162,7 +183,12 @@ pub async fn delete(
     req: HttpRequest,
 ) -> Result<HttpResponse, GoogleError> {
     let (calendar, event_id) = path.into_inner();
-    let calendar = shared.store().resolve_calendar(&caller.email, &calendar)?;
+    let calendar = shared.store().authorize(
+        &caller.email,
+        &caller.token,
+        &calendar,
+        Op::EventsWrite("calendar.v3.Events.Delete"),
+    )?;
     let if_match = header(&req, IF_MATCH);
     shared.write(&calendar, |store, now| {
         store.delete_event(&calendar, &event_id, if_match, now)

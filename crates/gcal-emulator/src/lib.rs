@@ -1,6 +1,7 @@
-//! A Google Calendar emulator: OAuth, the `events` endpoints with sync tokens, watch channels
-//! with real push notifications, and control functions to act as the user, inject faults and
-//! read back what happened.
+//! A Google Calendar emulator: OAuth 2.0 and OpenID Connect (a consent page, PKCE-bound codes,
+//! id_tokens, userinfo, revocation), scope enforcement, the `calendars`, `calendarList` and
+//! `events` endpoints with sync tokens, watch channels with real push notifications, and
+//! control functions to act as the user, inject faults and read back what happened.
 //!
 //! It is an independent implementation of Google's documented (and observed) behaviour, and
 //! it depends on nothing of calsync's (it is a crate of its own, so the compiler enforces
@@ -23,10 +24,13 @@ pub mod notify;
 pub mod recorder;
 
 mod auth;
+mod calendars;
 mod events;
 mod gate;
+mod idtoken;
 mod oauth;
 mod quota;
+pub mod scopes;
 mod server;
 mod state;
 mod store;
@@ -41,12 +45,12 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 pub use config::{EmulatorConfig, QuotaResponse, SeedUser, TombstoneWrite};
-pub use control::{Control, EventInput, EventTime, TestUser};
-pub use errors::{ControlError, GoogleError, StartError};
+pub use control::{Account, Control, EventInput, EventTime, TestUser};
+pub use errors::{ControlError, ErrorDetail, GoogleError, StartError};
 pub use faults::{FaultKind, FaultRule};
 pub use notify::NotificationMode;
 pub use recorder::{DeliveredNotification, DeliveryOutcome, RecordedRequest};
-pub use store::Channel;
+pub use store::{CalendarInfo, Channel, GrantInfo};
 
 use faults::Faults;
 use notify::{DeliverySettings, Notifier};
@@ -69,6 +73,15 @@ pub struct EmulatorUrls {
     pub auth_url: String,
     /// Revocation endpoint, the stand-in for `https://oauth2.googleapis.com/revoke`.
     pub revoke_url: String,
+    /// OpenID Connect userinfo endpoint, the stand-in for
+    /// `https://openidconnect.googleapis.com/v1/userinfo`.
+    pub userinfo_url: String,
+    /// The id_token signing keys (JWKS), the stand-in for
+    /// `https://www.googleapis.com/oauth2/v3/certs`.
+    pub jwks_url: String,
+    /// OpenID Connect discovery document, the stand-in for
+    /// `https://accounts.google.com/.well-known/openid-configuration`.
+    pub discovery_url: String,
     /// Base of the HTTP control API.
     pub control_base: String,
 }
@@ -81,6 +94,9 @@ impl EmulatorUrls {
             token_url: format!("{base}{}", server::TOKEN_PATH),
             auth_url: format!("{base}{}", server::AUTH_PATH),
             revoke_url: format!("{base}{}", server::REVOKE_PATH),
+            userinfo_url: format!("{base}{}", server::USERINFO_PATH),
+            jwks_url: format!("{base}{}", server::JWKS_PATH),
+            discovery_url: format!("{base}{}", server::DISCOVERY_PATH),
             control_base: format!("{base}{}", server::CONTROL_PREFIX),
             base,
         }
@@ -129,13 +145,20 @@ impl Emulator {
         let mut quota = Quota::default();
         quota.set_limit(config.quota_per_user_per_minute);
         let seed = config.users.clone();
+        let signer = idtoken::IdTokenSigner::new().map_err(StartError::Config)?;
+        let mut store = Store::default();
+        store.add_client(
+            &config.client_id,
+            &config.client_secret,
+            &config.redirect_uris,
+        );
         let shared = web::Data::new(Shared {
             urls: EmulatorUrls::new(addr),
             config,
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
             faults: Mutex::new(Faults::default()),
             quota: Mutex::new(quota),
-            consent: Mutex::new(oauth::Consent::default()),
+            signer,
             recorder: recorder.clone(),
             notifier,
         });

@@ -8,7 +8,7 @@ use super::control;
 use super::errors::GoogleError;
 use super::gate::gate;
 use super::state::Shared;
-use super::{events, oauth, watch};
+use super::{calendars, events, oauth, watch};
 
 /// Path of the Calendar API base, as at `https://www.googleapis.com/calendar/v3`.
 pub const API_PREFIX: &str = "/calendar/v3";
@@ -16,8 +16,16 @@ pub const API_PREFIX: &str = "/calendar/v3";
 pub const TOKEN_PATH: &str = "/token";
 /// Path of the authorization endpoint (Google's v2 path).
 pub const AUTH_PATH: &str = "/o/oauth2/v2/auth";
+/// Path the consent page's form posts to.
+pub const CONSENT_PATH: &str = "/o/oauth2/v2/auth/consent";
 /// Path of the revocation endpoint.
 pub const REVOKE_PATH: &str = "/revoke";
+/// Path of the userinfo endpoint (as at `https://openidconnect.googleapis.com`).
+pub const USERINFO_PATH: &str = "/v1/userinfo";
+/// Path of the JWKS (as at `https://www.googleapis.com`).
+pub const JWKS_PATH: &str = "/oauth2/v3/certs";
+/// Path of the OpenID Connect discovery document.
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// Prefix of the control API.
 pub const CONTROL_PREFIX: &str = "/_emulator";
 
@@ -51,6 +59,19 @@ fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(events::delete)),
                 )
                 .route("/channels/stop", web::post().to(watch::stop))
+                .route("/calendars", web::post().to(calendars::insert))
+                .service(
+                    web::resource("/calendars/{calendarId}")
+                        .route(web::get().to(calendars::get))
+                        .route(web::patch().to(calendars::patch))
+                        .route(web::put().to(calendars::update))
+                        .route(web::delete().to(calendars::delete)),
+                )
+                .route("/users/me/calendarList", web::get().to(calendars::list))
+                .route(
+                    "/users/me/calendarList/{calendarId}",
+                    web::get().to(calendars::list_get),
+                )
                 .default_service(web::to(api_not_found)),
         )
         .service(
@@ -67,6 +88,27 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::resource([AUTH_PATH, "/o/oauth2/auth"])
                 .wrap(from_fn(gate))
                 .route(web::get().to(oauth::authorize)),
+        )
+        .service(
+            web::resource(CONSENT_PATH)
+                .wrap(from_fn(gate))
+                .route(web::post().to(oauth::consent)),
+        )
+        .service(
+            web::resource([USERINFO_PATH, "/oauth2/v3/userinfo"])
+                .wrap(from_fn(gate))
+                .route(web::get().to(oauth::userinfo))
+                .route(web::post().to(oauth::userinfo)),
+        )
+        .service(
+            web::resource(JWKS_PATH)
+                .wrap(from_fn(gate))
+                .route(web::get().to(oauth::jwks)),
+        )
+        .service(
+            web::resource(DISCOVERY_PATH)
+                .wrap(from_fn(gate))
+                .route(web::get().to(oauth::discovery)),
         );
 }
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use super::EmulatorUrls;
 use super::config::EmulatorConfig;
 use super::faults::Faults;
+use super::idtoken::IdTokenSigner;
 use super::notify::Notifier;
-use super::oauth::Consent;
 use super::quota::Quota;
 use super::recorder::Recorder;
 use super::store::Store;
@@ -30,7 +30,7 @@ pub struct Shared {
     pub(crate) store: Mutex<Store>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) quota: Mutex<Quota>,
-    pub(crate) consent: Mutex<Consent>,
+    pub(crate) signer: IdTokenSigner,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) notifier: Notifier,
 }

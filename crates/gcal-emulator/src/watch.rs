@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::errors::GoogleError;
+use super::scopes::Op;
 use super::state::Shared;
 use super::store::NewChannel;
 
@@ -78,7 +79,12 @@ pub async fn watch(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, GoogleError> {
-    let calendar = shared.store().resolve_calendar(&caller.email, &path)?;
+    let calendar = shared.store().authorize(
+        &caller.email,
+        &caller.token,
+        &path,
+        Op::EventsRead("calendar.v3.Events.Watch"),
+    )?;
     let req: WatchRequest =
         serde_json::from_slice(&body).map_err(|_| GoogleError::parse_error())?;
     let id = req
@@ -154,6 +160,7 @@ pub async fn stop(
     caller: Caller,
     body: web::Bytes,
 ) -> Result<HttpResponse, GoogleError> {
+    caller.token.require(Op::ChannelsStop)?;
     let req: StopRequest = serde_json::from_slice(&body).map_err(|_| GoogleError::parse_error())?;
     let id = req
         .id

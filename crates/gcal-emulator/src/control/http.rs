@@ -27,6 +27,7 @@ fn bad_request(message: &str) -> HttpResponse {
 /// Registers the control routes (mount under `/_emulator`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(add_user))
+        .route("/accounts", web::post().to(add_account))
         .route("/calendars/{calendarId}/events", web::get().to(list_events))
         .route(
             "/calendars/{calendarId}/events",
@@ -53,7 +54,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/access-tokens/expire",
             web::post().to(expire_access_tokens),
         )
-        .route("/consent", web::put().to(set_consent))
+        .route("/signed-in-user", web::put().to(set_signed_in_user))
+        .route("/redirect-uris", web::post().to(register_redirect_uri))
+        .route("/clients", web::post().to(add_client))
+        .route("/users/{email}", web::get().to(account))
+        .route("/users/{email}/grants", web::get().to(grants))
+        .route("/users/{email}/calendars", web::get().to(calendars))
+        .route("/users/{email}/calendars", web::post().to(create_calendar))
+        .route("/users/{email}/time-zone", web::put().to(set_time_zone))
+        .route("/calendars/{calendarId}", web::delete().to(delete_calendar))
+        .route(
+            "/calendars/{calendarId}/rename",
+            web::post().to(rename_calendar),
+        )
         .route("/faults", web::post().to(add_fault))
         .route("/faults", web::delete().to(clear_faults))
         .route("/notification-mode", web::put().to(set_notification_mode))
@@ -78,6 +91,18 @@ async fn add_user(
     let user =
         control(&shared).add_user_with_refresh_token(&body.email, body.refresh_token.as_deref())?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+#[derive(Deserialize)]
+struct NewAccount {
+    email: String,
+}
+
+async fn add_account(
+    shared: web::Data<Shared>,
+    body: web::Json<NewAccount>,
+) -> Result<HttpResponse, ControlError> {
+    Ok(HttpResponse::Ok().json(control(&shared).add_account(&body.email)?))
 }
 
 async fn list_events(shared: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
@@ -163,15 +188,111 @@ async fn expire_access_tokens(shared: web::Data<Shared>) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
-struct ConsentBody {
-    user: Option<String>,
-    #[serde(default)]
-    deny: bool,
+struct SignedInBody {
+    email: Option<String>,
 }
 
-async fn set_consent(shared: web::Data<Shared>, body: web::Json<ConsentBody>) -> HttpResponse {
-    control(&shared).set_consent(body.user.as_deref(), body.deny);
+async fn set_signed_in_user(
+    shared: web::Data<Shared>,
+    body: web::Json<SignedInBody>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).set_signed_in_user(body.email.as_deref())?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct RedirectUriBody {
+    uri: String,
+}
+
+async fn register_redirect_uri(
+    shared: web::Data<Shared>,
+    body: web::Json<RedirectUriBody>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).register_redirect_uri(&body.uri)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientBody {
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+}
+
+async fn add_client(shared: web::Data<Shared>, body: web::Json<ClientBody>) -> HttpResponse {
+    let uris: Vec<&str> = body.redirect_uris.iter().map(String::as_str).collect();
+    control(&shared).add_client(&body.client_id, &body.client_secret, &uris);
     HttpResponse::NoContent().finish()
+}
+
+async fn account(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ControlError> {
+    Ok(HttpResponse::Ok().json(control(&shared).account(&path)?))
+}
+
+async fn grants(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ControlError> {
+    Ok(HttpResponse::Ok().json(control(&shared).grants(&path)?))
+}
+
+async fn calendars(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ControlError> {
+    Ok(HttpResponse::Ok().json(control(&shared).calendars(&path)?))
+}
+
+#[derive(Deserialize)]
+struct SummaryBody {
+    summary: String,
+}
+
+async fn create_calendar(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+    body: web::Json<SummaryBody>,
+) -> Result<HttpResponse, ControlError> {
+    let id = control(&shared).user_create_calendar(&path, &body.summary)?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id })))
+}
+
+async fn rename_calendar(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+    body: web::Json<SummaryBody>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).user_rename_calendar(&path, &body.summary)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimeZoneBody {
+    time_zone: String,
+}
+
+async fn set_time_zone(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+    body: web::Json<TimeZoneBody>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).set_primary_time_zone(&path, &body.time_zone)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn delete_calendar(
+    shared: web::Data<Shared>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ControlError> {
+    control(&shared).user_delete_calendar(&path)?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn add_fault(shared: web::Data<Shared>, body: web::Json<FaultRule>) -> HttpResponse {

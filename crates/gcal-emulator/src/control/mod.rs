@@ -18,10 +18,9 @@ use super::config::TombstoneWrite;
 use super::errors::ControlError;
 use super::faults::FaultRule;
 use super::notify::NotificationMode;
-use super::oauth::Consent;
 use super::recorder::{DeliveredNotification, RecordedRequest};
 use super::state::{Shared, lock};
-use super::store::Channel;
+use super::store::{CalendarInfo, Channel, GrantInfo, parse_configured_scope};
 
 /// A user added to the emulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +32,21 @@ pub struct TestUser {
     pub refresh_token: String,
     /// Id of the primary calendar (the email).
     pub calendar_id: String,
+}
+
+/// A Google account of the emulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// Email address.
+    pub email: String,
+    /// The stable account id (`sub` in id_tokens and userinfo): 21 digits, derived from the
+    /// email, so it is the same across emulator restarts.
+    pub sub: String,
+    /// Id of the primary calendar.
+    pub primary_calendar: String,
+    /// Time zone of the primary calendar.
+    pub time_zone: String,
 }
 
 /// A cheap, cloneable handle on the emulator's control functions.
@@ -58,7 +72,7 @@ impl Control {
             email,
             refresh_token.map(str::to_owned),
             &cfg.client_id,
-            &cfg.default_scope,
+            parse_configured_scope(&cfg.default_scope),
             &cfg.calendar_time_zone,
             self.shared.now(),
         )?;
@@ -67,6 +81,16 @@ impl Control {
             refresh_token: token,
             calendar_id: email.to_owned(),
         })
+    }
+
+    /// Adds a Google account (with its primary calendar) that has granted nothing yet: a
+    /// user about to go through the consent flow.
+    pub fn add_account(&self, email: &str) -> Result<Account, ControlError> {
+        let now = self.shared.now();
+        self.shared
+            .store()
+            .add_account(email, &self.shared.config.calendar_time_zone, now)?;
+        self.account(email)
     }
 
     /// The user creates an event. Returns the event as `events.get` would.
@@ -201,12 +225,109 @@ impl Control {
         self.shared.store().expire_access_tokens(now);
     }
 
-    /// Sets who the authorization endpoint consents as, and whether it refuses.
-    pub fn set_consent(&self, consenting_user: Option<&str>, deny: bool) {
-        *lock(&self.shared.consent) = Consent {
-            user: consenting_user.map(str::to_owned),
-            deny,
-        };
+    /// Sets the Google account the browser is "signed in" as: the consent page uses it when
+    /// the request has no `login_hint` naming a known account. `None` goes back to the
+    /// default (the only account, or a choice on the page when there are several).
+    pub fn set_signed_in_user(&self, email: Option<&str>) -> Result<(), ControlError> {
+        self.shared.store().set_signed_in_user(email)
+    }
+
+    /// Adds an authorized redirect URI to the configured OAuth client.
+    pub fn register_redirect_uri(&self, uri: &str) -> Result<(), ControlError> {
+        let client = self.shared.config.client_id.clone();
+        self.shared.store().register_redirect_uri(&client, uri)
+    }
+
+    /// Registers another OAuth client (another app in the user's account), or replaces one.
+    pub fn add_client(&self, client_id: &str, client_secret: &str, redirect_uris: &[&str]) {
+        let uris: Vec<String> = redirect_uris.iter().map(|u| (*u).to_owned()).collect();
+        self.shared
+            .store()
+            .add_client(client_id, client_secret, &uris);
+    }
+
+    /// The account behind an email.
+    pub fn account(&self, email: &str) -> Result<Account, ControlError> {
+        let store = self.shared.store();
+        let user = store
+            .user(email)
+            .ok_or_else(|| ControlError::UnknownUser(email.to_owned()))?;
+        let time_zone = store
+            .calendar(&user.primary_calendar)
+            .map(|c| c.time_zone.clone())
+            .unwrap_or_default();
+        Ok(Account {
+            email: email.to_owned(),
+            sub: user.sub.clone(),
+            primary_calendar: user.primary_calendar.clone(),
+            time_zone,
+        })
+    }
+
+    /// What the user has granted each OAuth client: scopes, whether access was revoked, and
+    /// the refresh tokens handed out.
+    pub fn grants(&self, email: &str) -> Result<Vec<GrantInfo>, ControlError> {
+        let store = self.shared.store();
+        if store.user(email).is_none() {
+            return Err(ControlError::UnknownUser(email.to_owned()));
+        }
+        Ok(store.grants_of(email))
+    }
+
+    /// The user's calendars (primary first), with the OAuth client that created each.
+    pub fn calendars(&self, email: &str) -> Result<Vec<CalendarInfo>, ControlError> {
+        let store = self.shared.store();
+        if store.user(email).is_none() {
+            return Err(ControlError::UnknownUser(email.to_owned()));
+        }
+        Ok(store.calendar_infos(email))
+    }
+
+    /// The user creates a secondary calendar in Google's UI (no OAuth client created it).
+    /// Returns its id.
+    pub fn user_create_calendar(&self, email: &str, summary: &str) -> Result<String, ControlError> {
+        let now = self.shared.now();
+        let mut store = self.shared.store();
+        if store.user(email).is_none() {
+            return Err(ControlError::UnknownUser(email.to_owned()));
+        }
+        let created = store.insert_calendar(email, None, json!({"summary": summary}), now)?;
+        Ok(created["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The user deletes a secondary calendar in Google's UI: its events go, its channels stop,
+    /// and the API answers 404 for it from now on. The primary calendar is refused, as the API
+    /// refuses it.
+    pub fn user_delete_calendar(&self, calendar_id: &str) -> Result<(), ControlError> {
+        self.known_calendar(calendar_id)?;
+        Ok(self.shared.store().delete_calendar(calendar_id)?)
+    }
+
+    /// The user renames a calendar in Google's UI.
+    pub fn user_rename_calendar(
+        &self,
+        calendar_id: &str,
+        summary: &str,
+    ) -> Result<(), ControlError> {
+        self.known_calendar(calendar_id)?;
+        let now = self.shared.now();
+        self.shared
+            .store()
+            .write_calendar(calendar_id, json!({"summary": summary}), false, now)?;
+        Ok(())
+    }
+
+    /// Sets the time zone of the user's primary calendar (what `calendarList.get("primary")`
+    /// and `calendars.get("primary")` report, and the default zone of new calendars).
+    pub fn set_primary_time_zone(&self, email: &str, time_zone: &str) -> Result<(), ControlError> {
+        let now = self.shared.now();
+        let mut store = self.shared.store();
+        let primary = store
+            .user(email)
+            .map(|u| u.primary_calendar.clone())
+            .ok_or_else(|| ControlError::UnknownUser(email.to_owned()))?;
+        store.write_calendar(&primary, json!({"timeZone": time_zone}), false, now)?;
+        Ok(())
     }
 
     /// Fails the next matching requests.

@@ -16,8 +16,19 @@ pub struct Calendar {
     pub id: String,
     /// Owning user's email.
     pub owner: String,
+    /// Title (`summary`); the owner's email for a primary calendar.
+    pub summary: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `location`.
+    pub location: Option<String>,
     /// Reported `timeZone`.
     pub time_zone: String,
+    /// OAuth client that created the calendar with `calendars.insert`; `None` for the primary
+    /// calendar and calendars the user made.
+    pub created_by_client: Option<String>,
+    /// Etag of the calendar resource (changes when its properties change).
+    pub etag: String,
     /// Opaque id of the events collection, sent as `X-Goog-Resource-ID`.
     pub resource_id: String,
     /// Sequence of the latest change.
@@ -51,7 +62,12 @@ impl Calendar {
         Self {
             id: id.to_owned(),
             owner: owner.to_owned(),
+            summary: id.to_owned(),
+            description: None,
+            location: None,
             time_zone: time_zone.to_owned(),
+            created_by_client: None,
+            etag: String::new(),
             resource_id,
             seq: 0,
             epoch: 0,

@@ -7,6 +7,7 @@
 //! Google's rules about the data.
 
 mod calendar;
+mod calendars;
 mod channels;
 mod event_rules;
 mod listing;
@@ -14,7 +15,7 @@ mod oauth;
 mod tokens;
 mod writes;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,15 +23,22 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 pub use calendar::{Calendar, StoredEvent};
+pub use calendars::CalendarInfo;
 pub use channels::{Channel, Delivery, NewChannel};
 pub use listing::ListQuery;
-pub use oauth::{AccessToken, AuthCode, Grant, TokenGrant};
+pub use oauth::{
+    AccessToken, AuthCode, Challenge, ConsentRequest, Grant, GrantInfo, OAuthClient, TokenGrant,
+    parse_configured_scope,
+};
 
 use super::errors::{ControlError, GoogleError};
+use super::scopes::{Op, TokenScopes};
 
 /// A Google account known to the emulator.
 #[derive(Debug, Clone)]
 pub struct User {
+    /// The account's stable id (`sub`): a numeric string, like Google's.
+    pub sub: String,
     /// Id of the primary calendar (equal to the email, as at Google).
     pub primary_calendar: String,
 }
@@ -39,16 +47,62 @@ pub struct User {
 #[derive(Debug, Default)]
 pub struct Store {
     users: HashMap<String, User>,
+    clients: HashMap<String, OAuthClient>,
+    /// What each (user, client) pair was granted.
+    authorizations: HashMap<(String, String), oauth::AppAuthorizationEntry>,
     grants: HashMap<String, Grant>,
+    /// Issued refresh tokens in issue order, for the control API's listing.
+    refresh_token_order: Vec<String>,
     access_tokens: HashMap<String, AccessToken>,
+    consent_requests: HashMap<String, ConsentRequest>,
     auth_codes: HashMap<String, AuthCode>,
+    /// Codes already exchanged (or tried), so a replay is told apart from garbage.
+    used_codes: HashSet<String>,
+    /// The Google account the browser is signed in as, for the consent page.
+    signed_in_user: Option<String>,
     calendars: HashMap<String, Calendar>,
     channels: HashMap<String, Channel>,
     /// Last etag number handed out; etags are unique across the emulator.
     etag_counter: u64,
 }
 
+/// A stable numeric `sub` for an email, shaped like Google's (21 digits).
+fn sub_for(email: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, email.as_bytes());
+    let digits: String = digest
+        .as_ref()
+        .iter()
+        .take(20)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    format!("1{digits}")
+}
+
 impl Store {
+    /// Creates a Google account with a primary calendar and no grants.
+    pub fn add_account(
+        &mut self,
+        email: &str,
+        time_zone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ControlError> {
+        if self.users.contains_key(email) {
+            return Err(ControlError::UserExists(email.to_owned()));
+        }
+        self.users.insert(
+            email.to_owned(),
+            User {
+                sub: sub_for(email),
+                primary_calendar: email.to_owned(),
+            },
+        );
+        let etag = self.next_etag(now);
+        let mut primary = Calendar::new(email, email, time_zone, random_token(20), now);
+        primary.etag = etag;
+        self.calendars.insert(email.to_owned(), primary);
+        Ok(())
+    }
+
     /// Creates a user with a primary calendar and an offline grant for `client_id`.
     ///
     /// Returns the grant's refresh token.
@@ -57,33 +111,19 @@ impl Store {
         email: &str,
         refresh_token: Option<String>,
         client_id: &str,
-        scope: &str,
+        scopes: BTreeSet<String>,
         time_zone: &str,
         now: DateTime<Utc>,
     ) -> Result<String, ControlError> {
-        if self.users.contains_key(email) {
-            return Err(ControlError::UserExists(email.to_owned()));
+        if refresh_token
+            .as_ref()
+            .is_some_and(|t| self.grants.contains_key(t))
+        {
+            return Err(ControlError::RefreshTokenInUse);
         }
-        self.users.insert(
-            email.to_owned(),
-            User {
-                primary_calendar: email.to_owned(),
-            },
-        );
-        self.calendars.insert(
-            email.to_owned(),
-            Calendar::new(email, email, time_zone, random_token(20), now),
-        );
-        let token = refresh_token.unwrap_or_else(|| format!("1//{}", random_token(32)));
-        self.grants.insert(
-            token.clone(),
-            Grant {
-                email: email.to_owned(),
-                client_id: client_id.to_owned(),
-                scope: scope.to_owned(),
-                revoked: false,
-            },
-        );
+        self.add_account(email, time_zone, now)?;
+        let token = refresh_token.unwrap_or_else(|| format!("1//0{}", random_token(48)));
+        self.insert_grant(&token, email, client_id, scopes, true);
         Ok(token)
     }
 
@@ -92,14 +132,27 @@ impl Store {
         self.users.get(email)
     }
 
-    /// Email of some user, used by the authorization endpoint when no `login_hint` is given and
-    /// exactly one user exists.
-    pub fn only_user(&self) -> Option<String> {
-        let mut emails = self.users.keys();
-        match (emails.next(), emails.next()) {
-            (Some(email), None) => Some(email.clone()),
-            _ => None,
+    /// Every user's email, sorted.
+    pub fn emails(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.users.keys().cloned().collect();
+        all.sort();
+        all
+    }
+
+    /// The account the consent page signs in as when nothing else decides.
+    pub fn signed_in_user(&self) -> Option<&str> {
+        self.signed_in_user.as_deref()
+    }
+
+    /// Sets (or clears) the signed-in account.
+    pub fn set_signed_in_user(&mut self, email: Option<&str>) -> Result<(), ControlError> {
+        if let Some(e) = email
+            && !self.users.contains_key(e)
+        {
+            return Err(ControlError::UnknownUser(e.to_owned()));
         }
+        self.signed_in_user = email.map(str::to_owned);
+        Ok(())
     }
 
     /// Resolves `primary` and checks that `email` owns the calendar.
@@ -119,6 +172,26 @@ impl Store {
             Some(cal) if cal.owner == email => Ok(id),
             _ => Err(GoogleError::not_found()),
         }
+    }
+
+    /// Checks the caller's scopes for `op`, resolves the calendar (404 when it is not the
+    /// caller's), then checks the scopes against that calendar (`calendar.app.created` reaches
+    /// only calendars its client created). Returns the real calendar id.
+    pub fn authorize(
+        &self,
+        email: &str,
+        token: &TokenScopes,
+        calendar_id: &str,
+        op: Op,
+    ) -> Result<String, GoogleError> {
+        token.require(op)?;
+        let id = self.resolve_calendar(email, calendar_id)?;
+        let created_by = self
+            .calendars
+            .get(&id)
+            .and_then(|c| c.created_by_client.as_deref());
+        token.require_on(op, created_by)?;
+        Ok(id)
     }
 
     /// The calendar with this id.

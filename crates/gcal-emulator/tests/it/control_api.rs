@@ -345,14 +345,133 @@ async fn http_control_api_drives_the_emulator() {
         .unwrap();
     assert_eq!(refused.status(), 400);
 
-    let consent = http
-        .put(format!("{base}/consent"))
-        .json(&json!({"deny": true}))
+    let signed_in = http
+        .put(format!("{base}/signed-in-user"))
+        .json(&json!({"email": USER}))
         .send()
         .await
         .unwrap();
-    assert_eq!(consent.status(), 204);
+    assert_eq!(signed_in.status(), 204);
+    let unknown = http
+        .put(format!("{base}/signed-in-user"))
+        .json(&json!({"email": "nobody@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
     let cleared = http.delete(format!("{base}/records")).send().await.unwrap();
     assert_eq!(cleared.status(), 204);
     assert!(h.emu.requests().is_empty());
+}
+
+#[tokio::test]
+async fn connect_flow_controls_over_http() {
+    let h = start().await;
+    let http = client();
+    let base = h.emu.urls().control_base.clone();
+    let send = |method: Method, path: &str, body: Option<Value>| {
+        let mut req = http.request(method, format!("{base}{path}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    let account = send(
+        Method::POST,
+        "/accounts",
+        Some(json!({"email": "new@example.com"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(account.status(), 200);
+    let account: Value = account.json().await.unwrap();
+    assert_eq!(account["sub"].as_str().unwrap().len(), 21);
+    let redirect = send(
+        Method::POST,
+        "/redirect-uris",
+        Some(json!({"uri": "http://localhost:9/cb"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(redirect.status(), 204);
+    let client_added = send(
+        Method::POST,
+        "/clients",
+        Some(json!({"clientId": "other", "clientSecret": "s", "redirectUris": []})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client_added.status(), 204);
+    let tz = send(
+        Method::PUT,
+        &format!("/users/{}/time-zone", enc(USER)),
+        Some(json!({"timeZone": "America/Denver"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tz.status(), 204);
+    let made: Value = send(
+        Method::POST,
+        &format!("/users/{}/calendars", enc(USER)),
+        Some(json!({"summary": "Personal"})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = made["id"].as_str().unwrap();
+    let renamed = send(
+        Method::POST,
+        &format!("/calendars/{}/rename", enc(id)),
+        Some(json!({"summary": "Personal (old)"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(renamed.status(), 204);
+    let calendars: Value = send(
+        Method::GET,
+        &format!("/users/{}/calendars", enc(USER)),
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(calendars[0]["timeZone"], "America/Denver");
+    assert_eq!(calendars[0]["primary"], true);
+    assert_eq!(calendars[1]["summary"], "Personal (old)");
+    assert_eq!(calendars[1]["createdByClient"], Value::Null);
+    let deleted = send(Method::DELETE, &format!("/calendars/{}", enc(id)), None)
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let primary = send(Method::DELETE, &format!("/calendars/{}", enc(USER)), None)
+        .await
+        .unwrap();
+    assert_eq!(primary.status(), 400);
+    let grants: Value = send(Method::GET, &format!("/users/{}/grants", enc(USER)), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        grants[0]["scopes"],
+        json!(["https://www.googleapis.com/auth/calendar"])
+    );
+    assert_eq!(grants[0]["revoked"], false);
+    assert_eq!(grants[0]["refreshTokens"], json!([h.user.refresh_token]));
+    let who: Value = send(Method::GET, &format!("/users/{}", enc(USER)), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(who["primaryCalendar"], USER);
+    let unknown = send(Method::GET, "/users/ghost%40example.com/grants", None)
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
 }

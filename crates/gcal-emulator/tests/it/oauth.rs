@@ -1,11 +1,12 @@
-//! OAuth: token grants, client checks, revocation, expiry, and the browserless consent flow.
+//! OAuth: the refresh grant, client checks, revocation and expiry. The consent flow and the
+//! code exchange are in `consent.rs` and `code_exchange.rs`.
 
 use std::time::Duration;
 
 use gcal_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 
-use super::support::{USER, client, refresh, start, start_with};
+use super::support::{client, refresh, start, start_with};
 
 const CLIENT_ID: &str = "calsync-test-client.apps.googleusercontent.com";
 const SECRET: &str = "calsync-test-secret";
@@ -182,172 +183,6 @@ async fn missing_or_unknown_bearer_is_401_auth_error() {
     }
 }
 
-fn query_of(location: &str) -> Vec<(String, String)> {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-#[tokio::test]
-async fn authorization_endpoint_redirects_with_code_and_state_and_code_exchanges_once() {
-    let h = start().await;
-    let redirect = "http://localhost:3000/oauth/google/callback";
-    let res = h
-        .http
-        .get(&h.emu.urls().auth_url)
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("redirect_uri", redirect),
-            ("response_type", "code"),
-            ("scope", "https://www.googleapis.com/auth/calendar.events"),
-            ("access_type", "offline"),
-            ("prompt", "consent"),
-            ("state", "csrf-123/x"),
-            ("login_hint", USER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(redirect), "{location}");
-    let pairs = query_of(&location);
-    assert_eq!(param(&pairs, "state"), Some("csrf-123/x"));
-    let code = param(&pairs, "code").unwrap().to_owned();
-
-    let exchange = |code: String, redirect: &'static str| {
-        let emu = &h.emu;
-        async move {
-            token_call(
-                emu,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", redirect),
-                    ("client_id", CLIENT_ID),
-                    ("client_secret", SECRET),
-                ],
-            )
-            .await
-        }
-    };
-    let (status, body) = exchange(code.clone(), redirect).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        body["scope"],
-        "https://www.googleapis.com/auth/calendar.events"
-    );
-    let new_refresh = body["refresh_token"].as_str().unwrap().to_owned();
-    assert_ne!(new_refresh, h.user.refresh_token);
-    // The new grant works, and codes are single-use.
-    refresh(&h.http, &h.emu, &new_refresh).await;
-    let (status, body) = exchange(code, redirect).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-}
-
-#[tokio::test]
-async fn code_exchange_checks_redirect_uri_and_online_access_gets_no_refresh_token() {
-    let h = start().await;
-    let auth = |access_type: &'static str| {
-        h.http.get(&h.emu.urls().auth_url).query(&[
-            ("client_id", CLIENT_ID),
-            ("redirect_uri", "http://localhost/cb"),
-            ("response_type", "code"),
-            ("scope", "https://www.googleapis.com/auth/calendar"),
-            ("access_type", access_type),
-        ])
-    };
-    let code_of = |res: reqwest::Response| {
-        let pairs = query_of(res.headers()["location"].to_str().unwrap());
-        param(&pairs, "code").unwrap().to_owned()
-    };
-    let code = code_of(auth("offline").send().await.unwrap());
-    let (status, body) = token_call(
-        &h.emu,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://localhost/other"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("redirect_uri_mismatch"))
-    );
-
-    let code = code_of(auth("online").send().await.unwrap());
-    let (status, body) = token_call(
-        &h.emu,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://localhost/cb"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert!(body.get("refresh_token").is_none());
-    assert!(body["access_token"].as_str().unwrap().starts_with("ya29."));
-}
-
-#[tokio::test]
-async fn denied_consent_and_bad_client_on_the_authorization_endpoint() {
-    let h = start().await;
-    h.emu.set_consent(None, true);
-    let res = h
-        .http
-        .get(&h.emu.urls().auth_url)
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("redirect_uri", "http://localhost/cb"),
-            ("response_type", "code"),
-            ("scope", "s"),
-            ("state", "abc"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    let pairs = query_of(res.headers()["location"].to_str().unwrap());
-    assert_eq!(param(&pairs, "error"), Some("access_denied"));
-    assert_eq!(param(&pairs, "state"), Some("abc"));
-    assert_eq!(param(&pairs, "code"), None);
-
-    let res = h
-        .http
-        .get(&h.emu.urls().auth_url)
-        .query(&[
-            ("client_id", "other"),
-            ("redirect_uri", "http://localhost/cb"),
-            ("scope", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        401,
-        "a bad client gets an error page, not a redirect"
-    );
-}
-
 #[tokio::test]
 async fn revoke_endpoint_revokes_the_grant() {
     let h = start().await;
@@ -367,6 +202,78 @@ async fn revoke_endpoint_revokes_the_grant() {
             ("client_id", CLIENT_ID),
             ("client_secret", SECRET),
         ],
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn revoking_a_connected_refresh_token_ends_its_access_tokens_and_the_grant() {
+    use super::support::{CONNECTING, call_as, connect, start_oauth};
+    let h = start_oauth().await;
+    let token = connect(
+        &h,
+        "openid email https://www.googleapis.com/auth/calendar.events",
+    )
+    .await;
+    let refresh_token = token["refresh_token"].as_str().unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let res = h
+        .http
+        .post(format!(
+            "{}?token={}",
+            h.emu.urls().revoke_url,
+            refresh_token
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let listed = call_as(
+        &h,
+        access,
+        reqwest::Method::GET,
+        "/calendars/primary/events",
+        None,
+    )
+    .await;
+    assert_eq!((listed.status, listed.reason()), (401, "authError"));
+    let (status, body) = token_call(&h.emu, &refresh_form(refresh_token)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let grants = h.emu.grants(CONNECTING).unwrap();
+    assert!(grants[0].revoked);
+
+    // Unknown or already revoked tokens: 400 invalid_token.
+    for t in [refresh_token, "1//never-issued", access] {
+        let res = h
+            .http
+            .post(&h.emu.urls().revoke_url)
+            .form(&[("token", t)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_token");
+    }
+
+    // Revoking an access token revokes its refresh token too.
+    let token = connect(&h, "openid email").await;
+    let res = h
+        .http
+        .post(&h.emu.urls().revoke_url)
+        .form(&[("token", token["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, _) = token_call(
+        &h.emu,
+        &refresh_form(token["refresh_token"].as_str().unwrap()),
     )
     .await;
     assert_eq!(status, 400);

@@ -299,3 +299,306 @@ impl Drop for Receiver {
 pub fn watch_body(id: &str, address: &str) -> Value {
     serde_json::json!({"id": id, "type": "web_hook", "address": address, "token": format!("target={id}")})
 }
+
+// ---- The OAuth connect flow, as a browser and calsync would drive it ----
+
+pub const CLIENT_ID: &str = "calsync-test-client.apps.googleusercontent.com";
+pub const SECRET: &str = "calsync-test-secret";
+pub const REDIRECT: &str = "http://localhost:3000/oauth/google/callback";
+pub const APP_CREATED: &str = "https://www.googleapis.com/auth/calendar.app.created";
+pub const EVENTS: &str = "https://www.googleapis.com/auth/calendar.events";
+pub const CALENDARLIST_RO: &str = "https://www.googleapis.com/auth/calendar.calendarlist.readonly";
+pub const USERINFO_EMAIL: &str = "https://www.googleapis.com/auth/userinfo.email";
+/// A PKCE verifier (43 characters of the unreserved set) and its S256 challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A Google account that has granted calsync nothing yet; `start_oauth` signs the browser in
+/// as this account.
+pub const CONNECTING: &str = "connecting@example.com";
+
+/// An emulator whose client has `REDIRECT` registered, with the usual user and token, plus
+/// the `CONNECTING` account, signed in.
+pub async fn start_oauth() -> Harness {
+    let h = start_with(oauth_config()).await;
+    h.emu.add_account(CONNECTING).unwrap();
+    h.emu.set_signed_in_user(Some(CONNECTING)).unwrap();
+    h
+}
+
+pub fn oauth_config() -> EmulatorConfig {
+    EmulatorConfig {
+        redirect_uris: vec![REDIRECT.to_owned()],
+        ..EmulatorConfig::default()
+    }
+}
+
+pub fn s256(verifier: &str) -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// Parameters of an authorization request, as calsync's connect button builds them.
+pub fn auth_params(scope: &str) -> Vec<(String, String)> {
+    [
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", scope),
+        ("access_type", "offline"),
+        ("prompt", "consent"),
+        ("include_granted_scopes", "true"),
+        ("state", "st-42/x"),
+        ("code_challenge", &s256(VERIFIER)),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// Replaces (or with `None` removes) a parameter.
+pub fn with(
+    mut params: Vec<(String, String)>,
+    key: &str,
+    value: Option<&str>,
+) -> Vec<(String, String)> {
+    params.retain(|(k, _)| k != key);
+    if let Some(v) = value {
+        params.push((key.to_owned(), v.to_owned()));
+    }
+    params
+}
+
+/// What the authorization endpoint answered: a consent page, or a redirect.
+pub struct AuthAnswer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub html: String,
+}
+
+impl AuthAnswer {
+    pub fn page(&self) -> ConsentPage {
+        assert_eq!(
+            self.status, 200,
+            "expected the consent page, got {} {}",
+            self.status, self.html
+        );
+        ConsentPage::parse(&self.html)
+    }
+
+    pub fn redirect_params(&self) -> Vec<(String, String)> {
+        query_of(self.location.as_deref().expect("a redirect"))
+    }
+}
+
+pub async fn authorize(h: &Harness, params: &[(String, String)]) -> AuthAnswer {
+    let res = h
+        .http
+        .get(&h.emu.urls().auth_url)
+        .query(params)
+        .send()
+        .await
+        .unwrap();
+    answer(res).await
+}
+
+async fn answer(res: reqwest::Response) -> AuthAnswer {
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    AuthAnswer {
+        status,
+        location,
+        html: res.text().await.unwrap(),
+    }
+}
+
+fn attr(line: &str, name: &str) -> Option<String> {
+    let start = line.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = line[start..].find('"')? + start;
+    Some(
+        line[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The consent page's form, read line by line (the emulator puts each control on its own line).
+#[derive(Debug)]
+pub struct ConsentPage {
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    /// Values of the scope checkboxes, in page order.
+    pub checkboxes: Vec<String>,
+    /// Scopes granted with sign-in (no checkbox).
+    pub sign_in: Vec<String>,
+    /// Options of the account choice, when the page offers one.
+    pub accounts: Vec<String>,
+    pub html: String,
+}
+
+impl ConsentPage {
+    pub fn parse(html: &str) -> ConsentPage {
+        let mut page = ConsentPage {
+            action: String::new(),
+            hidden: Vec::new(),
+            checkboxes: Vec::new(),
+            sign_in: Vec::new(),
+            accounts: Vec::new(),
+            html: html.to_owned(),
+        };
+        for line in html.lines() {
+            if line.starts_with("<form ") {
+                page.action = attr(line, "action").unwrap();
+            } else if line.starts_with("<input type=\"hidden\"") {
+                page.hidden
+                    .push((attr(line, "name").unwrap(), attr(line, "value").unwrap()));
+            } else if line.starts_with("<input type=\"checkbox\"") {
+                assert!(line.ends_with(" checked>"), "checked by default: {line}");
+                page.checkboxes.push(attr(line, "value").unwrap());
+            } else if line.starts_with("<option ") {
+                page.accounts.push(attr(line, "value").unwrap());
+            } else if line.starts_with("<li class=\"sign-in\"") {
+                page.sign_in.push(attr(line, "data-scope").unwrap());
+            }
+        }
+        page
+    }
+
+    /// Presses `button` ("allow" or "deny") with these checkboxes ticked (`None`: as the page
+    /// came, all ticked) and, when the page offers a choice, this account.
+    pub async fn submit(
+        &self,
+        h: &Harness,
+        button: &str,
+        ticked: Option<&[&str]>,
+        account: Option<&str>,
+    ) -> AuthAnswer {
+        let mut form: Vec<(String, String)> = self.hidden.clone();
+        if let Some(a) = account {
+            form.retain(|(k, _)| k != "account");
+            form.push(("account".to_owned(), a.to_owned()));
+        } else if let Some(first) = self.accounts.first() {
+            form.push(("account".to_owned(), first.clone()));
+        }
+        let boxes: Vec<String> = match ticked {
+            Some(t) => t.iter().map(|s| (*s).to_owned()).collect(),
+            None => self.checkboxes.clone(),
+        };
+        for b in boxes {
+            form.push(("scope".to_owned(), b));
+        }
+        form.push(("action".to_owned(), button.to_owned()));
+        let url = format!("{}{}", h.emu.urls().base, self.action);
+        answer(h.http.post(url).form(&form).send().await.unwrap()).await
+    }
+}
+
+pub fn query_of(location: &str) -> Vec<(String, String)> {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Runs the page with everything ticked and Allow; returns the code.
+pub async fn consent_code(h: &Harness, params: &[(String, String)]) -> String {
+    let done = authorize(h, params)
+        .await
+        .page()
+        .submit(h, "allow", None, None)
+        .await;
+    assert_eq!(done.status, 302, "{}", done.html);
+    let pairs = done.redirect_params();
+    param(&pairs, "code")
+        .unwrap_or_else(|| panic!("no code in {pairs:?}"))
+        .to_owned()
+}
+
+/// The token endpoint's `authorization_code` grant.
+pub async fn exchange(
+    h: &Harness,
+    code: &str,
+    redirect: &str,
+    verifier: Option<&str>,
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("client_id", CLIENT_ID),
+        ("client_secret", SECRET),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    let res = h
+        .http
+        .post(&h.emu.urls().token_url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+/// A Calendar API call with a given access token.
+pub async fn call_as(
+    h: &Harness,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Reply {
+    let url = format!("{}{}", h.emu.urls().api_base, path);
+    let mut req = h.http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// The whole connect flow with the given scopes, everything ticked: the token answer.
+pub async fn connect(h: &Harness, scope: &str) -> Value {
+    let code = consent_code(h, &auth_params(scope)).await;
+    let (status, body) = exchange(h, &code, REDIRECT, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The connect flow without `include_granted_scopes`: the token carries only `scope`.
+pub async fn connect_only(h: &Harness, scope: &str) -> Value {
+    let params = with(auth_params(scope), "include_granted_scopes", None);
+    let code = consent_code(h, &params).await;
+    let (status, body) = exchange(h, &code, REDIRECT, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
