@@ -30,6 +30,16 @@ struct Args {
     /// OAuth client secret the token endpoint accepts.
     #[arg(long, default_value = "calsync-test-secret")]
     client_secret: String,
+    /// An authorized redirect URI of the client (repeat for more). The authorization endpoint
+    /// answers an error page for any other `redirect_uri`, as Google does.
+    #[arg(
+        long = "redirect-uri",
+        default_value = "http://127.0.0.1:8080/oauth/google/callback"
+    )]
+    redirect_uris: Vec<String>,
+    /// Time zone of the demo user's primary calendar.
+    #[arg(long, default_value = "UTC")]
+    time_zone: String,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +70,8 @@ async fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         bind: format!("{}:{}", args.bind, args.port),
         client_id: args.client_id.clone(),
         client_secret: args.client_secret.clone(),
+        redirect_uris: args.redirect_uris.clone(),
+        calendar_time_zone: args.time_zone.clone(),
         notification_retry_delays: EmulatorConfig::standalone_retry_delays(),
         users: vec![SeedUser {
             email: args.user.clone(),
@@ -79,9 +91,12 @@ async fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("  token URL:      {}", urls.token_url);
     println!("  auth URL:       {}", urls.auth_url);
     println!("  revoke URL:     {}", urls.revoke_url);
+    println!("  userinfo URL:   {}", urls.userinfo_url);
+    println!("  JWKS URL:       {}", urls.jwks_url);
     println!("  control API:    {}", urls.control_base);
     println!("  client id:      {}", args.client_id);
     println!("  client secret:  {}", args.client_secret);
+    println!("  redirect URIs:  {}", args.redirect_uris.join(" "));
     println!(
         "  demo user:      {} (calendar id {})",
         args.user, args.user

@@ -16,6 +16,10 @@ async fn standalone_emulator_prints_its_urls_and_serves_the_demo_user() {
             "demo@example.com",
             "--refresh-token",
             "demo-refresh",
+            "--redirect-uri",
+            "http://localhost:4000/cb",
+            "--redirect-uri",
+            "http://localhost:4000/cb2",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -75,5 +79,36 @@ async fn standalone_emulator_prints_its_urls_and_serves_the_demo_user() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+
+    // The registered redirect URIs reach the consent page.
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("redirect URIs:") && l.contains("http://localhost:4000/cb2"))
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (uri, status) in [
+        ("http://localhost:4000/cb2", 200),
+        ("http://localhost:4000/x", 400),
+    ] {
+        let res = no_redirects
+            .get(value_of("auth URL:"))
+            .query(&[
+                (
+                    "client_id",
+                    "calsync-test-client.apps.googleusercontent.com",
+                ),
+                ("redirect_uri", uri),
+                ("response_type", "code"),
+                ("scope", "openid email"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{uri}");
+    }
     child.kill().await.unwrap();
 }
