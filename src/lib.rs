@@ -16,6 +16,7 @@ pub mod http;
 pub mod ids;
 pub mod inbound;
 pub mod jobs;
+pub mod lease;
 pub mod outbound;
 pub mod queue;
 pub mod retry;

@@ -21,13 +21,14 @@ pub struct QueueConfig {
 impl QueueConfig {
     /// Reads:
     /// - `QUEUE_NAMESPACE` (default `calsync`)
-    /// - `QUEUE_LEASE_MS` (default 30000; at least 1000)
+    /// - `QUEUE_LEASE_MS` (default 8000; at least 1000): a killed worker's job runs again
+    ///   within about this plus a third of it
     /// - `QUEUE_POLL_INTERVAL_MS` (default 25)
     /// - `QUEUE_DEDUP_TTL_SECS` (default 86400)
     pub fn from_env() -> Result<Self, ConfigError> {
         let c = Self {
             namespace: var("QUEUE_NAMESPACE").unwrap_or_else(|| "calsync".to_owned()),
-            lease: Duration::from_millis(var_parsed("QUEUE_LEASE_MS", 30_000)?),
+            lease: Duration::from_millis(var_parsed("QUEUE_LEASE_MS", 8_000)?),
             poll_interval: Duration::from_millis(var_parsed("QUEUE_POLL_INTERVAL_MS", 25)?),
             dedup_ttl: Duration::from_secs(var_parsed("QUEUE_DEDUP_TTL_SECS", 86_400)?),
         };
@@ -39,7 +40,7 @@ impl QueueConfig {
     pub fn with_namespace(namespace: &str) -> Self {
         Self {
             namespace: namespace.to_owned(),
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(8),
             poll_interval: Duration::from_millis(25),
             dedup_ttl: Duration::from_secs(86_400),
         }

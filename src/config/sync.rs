@@ -7,8 +7,8 @@ use super::env::{ConfigError, var_parsed};
 pub struct SyncSettings {
     /// `maxResults` per events.list page (Google allows up to 2500).
     pub page_size: u32,
-    /// How long a run may hold the channel before another worker may take it over; extended
-    /// after every page.
+    /// Lifetime of the calendar's lease: renewed by its holder's heartbeat every third of it,
+    /// so a killed worker's lease frees within this.
     pub lease_ttl: Duration,
 }
 
@@ -16,7 +16,7 @@ impl Default for SyncSettings {
     fn default() -> Self {
         Self {
             page_size: 2500,
-            lease_ttl: Duration::from_secs(60),
+            lease_ttl: Duration::from_secs(10),
         }
     }
 }
@@ -39,7 +39,8 @@ pub struct SyncConfig {
 impl SyncConfig {
     /// Reads:
     /// - `SYNC_PAGE_SIZE` (default 2500, Google's maximum `maxResults`)
-    /// - `SYNC_LEASE_SECS` (default 60): how long a run holds its channel between pages
+    /// - `SYNC_LEASE_SECS` (default 10): lifetime of a calendar's lease; its holder renews it
+    ///   every third of it, so a dead worker's lease frees within this
     /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
     /// - `PUSH_BATCH_CASES` (default 200)
     /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
@@ -56,7 +57,7 @@ impl SyncConfig {
         Ok(Self {
             settings: SyncSettings {
                 page_size,
-                lease_ttl: Duration::from_secs(var_parsed("SYNC_LEASE_SECS", 60u64)?.max(5)),
+                lease_ttl: Duration::from_secs(var_parsed("SYNC_LEASE_SECS", 10u64)?.max(3)),
             },
             outbox_sweep_interval: Duration::from_millis(
                 var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),

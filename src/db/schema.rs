@@ -27,6 +27,11 @@ diesel::table! {
         #[max_length = 16]
         outcome -> Varchar,
         recorded_at -> Timestamptz,
+        conflict -> Bool,
+        tracker_value -> Nullable<Date>,
+        google_value -> Nullable<Date>,
+        tracker_changed_at -> Nullable<Timestamptz>,
+        google_updated_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -51,6 +56,7 @@ diesel::table! {
         last_notification_at -> Nullable<Timestamptz>,
         sync_lease_owner -> Nullable<Uuid>,
         sync_lease_expires_at -> Nullable<Timestamptz>,
+        sync_wanted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -60,6 +66,11 @@ diesel::table! {
         #[max_length = 32]
         deadline_kind -> Varchar,
         changed_at -> Timestamptz,
+        #[max_length = 8]
+        origin -> Varchar,
+        tracker_rev -> Int8,
+        tracker_changed_at -> Nullable<Timestamptz>,
+        google_txid -> Nullable<Int8>,
     }
 }
 
@@ -82,6 +93,11 @@ diesel::table! {
         updated_at -> Timestamptz,
         removed -> Bool,
         synced_summary -> Nullable<Text>,
+        synced_tracker_rev -> Nullable<Int8>,
+        pending_date -> Nullable<Date>,
+        pending_summary -> Nullable<Text>,
+        pending_tracker_rev -> Nullable<Int8>,
+        pending_at -> Nullable<Timestamptz>,
     }
 }
 

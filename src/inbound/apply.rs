@@ -1,26 +1,33 @@
-//! Applying Google's events to the cases, inside the caller's transaction.
+//! Applying Google's events to the cases, inside the caller's transaction (which holds the
+//! calendar's lease: no push of this calendar is deciding at the same time).
 //!
-//! Rules, for events calsync created (known by their link row; tombstones carry only id and
-//! etag, so the link, not the marker, is the key):
-//! - same etag as the link records → our own echo, or a page applied twice: nothing changes;
+//! Rules, for events calsync created (known by their link row, and, when live, by calsync's
+//! private marker naming the same case and deadline; tombstones carry only id and etag):
+//! - same etag as the link records → our own echo, or a page applied twice: nothing;
 //! - cancelled → the deadline is kept, the link is marked dismissed;
-//! - the date moved (it differs from the date calsync last synced) → the case takes it,
-//!   unless the tracker changed that deadline after the event's `updated` (then the tracker
-//!   wins, the rejection is audited, and the outbound push corrects the event); an edit that
-//!   left the date alone changes nothing in the case;
-//! - events without a link → not ours: ignored;
-//! - a version older than the link's last record (listed before the outbound push wrote the
-//!   event, applied after the push recorded its etag) leaves the link's etag alone.
+//! - the date calsync is writing (`pending_date`: the answer of that write was not recorded
+//!   yet, or never came) → our own echo: it becomes the synced state;
+//! - the date calsync last synced → Google did not move the deadline (a retitle, say):
+//!   only the version seen is remembered;
+//! - a new date, and the tracker has not written the deadline since it was last in sync →
+//!   the case takes Google's date (as Google's change, at Google's `updated`: no push);
+//! - a new date, and the tracker has written it too → the later of the two last writes wins,
+//!   each by its own clock (the tracker's commit time, Google's `updated`), a tie to the
+//!   tracker (`domain::tracker_wins`). Google's date goes to the case, or is rejected and a
+//!   push is queued to put the tracker's date back on the event. Both values and both times
+//!   are audited either way;
+//! - events without a link, or whose marker names another case or deadline → not ours.
 
 use std::collections::BTreeSet;
 
 use diesel::QueryResult;
 use diesel::pg::PgConnection;
 
-use crate::db::models::case_deadline;
+use crate::db::models::case_deadline::{self, CaseDeadline, Revision};
 use crate::db::models::case_event_link::{self as links, CaseEventLink};
+use crate::db::models::outbox;
 use crate::db::models::sync_audit::{self, AuditOutcome, NewAuditEntry};
-use crate::domain::{EventMarker, tracker_wins};
+use crate::domain::{DeadlineKind, EventMarker, tracker_wins};
 use crate::google::Event;
 use crate::ids::{CaseId, UserId};
 
@@ -52,31 +59,29 @@ pub fn apply_events(
             continue;
         };
         match links::find_by_event(conn, user_id, calendar_id, event_id)? {
-            Some(link) if names_other_deadline(event, &link) => stats.ignored += 1,
-            Some(link) => apply_one(conn, event, &link, &mut stats)?,
-            None => stats.ignored += 1,
+            Some(link) if is_ours(event, &link) => apply_one(conn, event, &link, &mut stats)?,
+            _ => stats.ignored += 1,
         }
     }
     Ok(stats)
 }
 
-/// A live event whose marker names another case or kind than its link: a copy or a
-/// hand-edited marker; calsync does not act on it.
-fn names_other_deadline(event: &Event, link: &CaseEventLink) -> bool {
+/// A tombstone carries no marker; a live event is calsync's only if its marker names the
+/// link's case and deadline (not a copy, not a user's event that happens to share an id).
+fn is_ours(event: &Event, link: &CaseEventLink) -> bool {
+    if event.is_cancelled() {
+        return true;
+    }
     let marker = event
         .extended_properties
         .as_ref()
         .and_then(|p| p.private.as_ref())
         .and_then(EventMarker::from_properties);
-    match marker {
-        Some(m) => m.case_id != link.case_id || Ok(m.kind) != link.kind(),
-        None => false,
-    }
+    marker.is_some_and(|m| m.case_id == link.case_id && Ok(m.kind) == link.kind())
 }
 
-/// Whether the link was recorded after this version of the event was made: the outbound push
-/// wrote the event (and recorded the new etag) after this listing was taken. Putting the
-/// listed etag back would make the push's next `If-Match` fail.
+/// Whether the link was recorded after this version of the event was made (a listing that
+/// is older than the link's last record): its etag must not replace the recorded one.
 fn older_than_link(event: &Event, link: &CaseEventLink) -> bool {
     event
         .updated
@@ -107,7 +112,7 @@ fn apply_one(
         stats.touched_cases.insert(link.case_id);
         return Ok(());
     }
-    let (Some(date), Some(deadline)) =
+    let (Some(date), Some((deadline, revision))) =
         (event.date(), case_deadline::lock(conn, link.case_id, kind)?)
     else {
         stats.ignored += 1;
@@ -123,46 +128,121 @@ fn apply_one(
         links::set_dismissed(conn, link.id, false)?;
         stats.restored += 1;
     }
-    if deadline.value == Some(date) {
-        if !older_than_link(event, link) {
-            links::record_write(conn, link.id, etag, date)?;
-        }
-        stats.unchanged += 1;
+    if link.pending_date == Some(date) {
+        links::confirm_pending(conn, link, etag)?;
+        stats.echoes += 1;
         return Ok(());
     }
     if link.synced_date == Some(date) {
-        // Google still shows the date calsync last synced: the edit there (a title, a
-        // description) did not move the deadline, and the tracker's newer date is on its way
-        // out through the push. Only the version seen is remembered; the conflict rule is for
-        // dates that changed on both sides.
+        // Google did not move the deadline; a newer tracker date is on its way out through
+        // the push. Only the version seen is remembered.
         if !older_than_link(event, link) {
             links::record_etag(conn, link.id, etag)?;
         }
         stats.unchanged += 1;
         return Ok(());
     }
-    let audit = |outcome: AuditOutcome| NewAuditEntry {
-        case_id: link.case_id,
-        user_id: link.user_id,
-        field: kind.column(),
-        old_value: deadline.value,
-        new_value: Some(date),
-        google_event_id: &link.google_event_id,
-        google_etag: event.etag.as_deref(),
-        outcome: outcome.as_str(),
-    };
-    if tracker_wins(deadline.changed_at, event.updated) {
-        sync_audit::insert(conn, &audit(AuditOutcome::Rejected))?;
-        // Remember the version seen (the outbound push patches against it), not its date.
-        if !older_than_link(event, link) {
-            links::record_etag(conn, link.id, etag)?;
-        }
-        stats.rejected += 1;
+    if deadline.value == Some(date) {
+        // Both sides say the same: in sync again.
+        links::record_sync(conn, link.id, etag, date, revision.tracker_rev)?;
+        stats.unchanged += 1;
         return Ok(());
     }
-    case_deadline::set_from_google(conn, link.case_id, kind, date)?;
-    sync_audit::insert(conn, &audit(AuditOutcome::Applied))?;
-    links::record_write(conn, link.id, etag, date)?;
-    stats.applied += 1;
-    Ok(())
+    let moved = Moved {
+        link,
+        kind,
+        deadline: &deadline,
+        revision,
+        event,
+        date,
+        etag,
+    };
+    if tracker_wrote_since_sync(link, &deadline, revision) {
+        moved.decide_conflict(conn, stats)
+    } else {
+        moved.apply(conn, false, stats)
+    }
+}
+
+/// Whether the tracker has written the deadline since it was last in sync with the event.
+/// Links recorded before revisions were counted fall back to comparing values.
+fn tracker_wrote_since_sync(link: &CaseEventLink, deadline: &CaseDeadline, rev: Revision) -> bool {
+    match link.synced_tracker_rev {
+        Some(synced) => rev.tracker_rev > synced,
+        None => deadline.value != link.synced_date,
+    }
+}
+
+/// A deadline Google moved to a new date.
+struct Moved<'a> {
+    link: &'a CaseEventLink,
+    kind: DeadlineKind,
+    deadline: &'a CaseDeadline,
+    revision: Revision,
+    event: &'a Event,
+    date: chrono::NaiveDate,
+    etag: &'a str,
+}
+
+impl Moved<'_> {
+    fn decide_conflict(&self, conn: &mut PgConnection, stats: &mut ApplyStats) -> QueryResult<()> {
+        if !tracker_wins(self.revision.tracker_changed_at, self.event.updated) {
+            return self.apply(conn, true, stats);
+        }
+        self.audit(conn, AuditOutcome::Rejected, true)?;
+        // Remember the version seen (the push patches against it), not its date, and queue
+        // the push that puts the tracker's date back on the event.
+        if !older_than_link(self.event, self.link) {
+            links::record_etag(conn, self.link.id, self.etag)?;
+        }
+        outbox::enqueue_cases(conn, self.link.user_id, &[self.link.case_id])?;
+        stats.rejected += 1;
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        conn: &mut PgConnection,
+        conflict: bool,
+        stats: &mut ApplyStats,
+    ) -> QueryResult<()> {
+        let updated = self.event.updated.unwrap_or_else(chrono::Utc::now);
+        case_deadline::set_from_google(conn, self.link.case_id, self.kind, self.date, updated)?;
+        self.audit(conn, AuditOutcome::Applied, conflict)?;
+        links::record_sync(
+            conn,
+            self.link.id,
+            self.etag,
+            self.date,
+            self.revision.tracker_rev,
+        )?;
+        stats.applied += 1;
+        Ok(())
+    }
+
+    fn audit(
+        &self,
+        conn: &mut PgConnection,
+        outcome: AuditOutcome,
+        conflict: bool,
+    ) -> QueryResult<()> {
+        sync_audit::insert(
+            conn,
+            &NewAuditEntry {
+                case_id: self.link.case_id,
+                user_id: self.link.user_id,
+                field: self.kind.column(),
+                old_value: self.deadline.value,
+                new_value: Some(self.date),
+                google_event_id: &self.link.google_event_id,
+                google_etag: self.event.etag.as_deref(),
+                outcome: outcome.as_str(),
+                conflict,
+                tracker_value: self.deadline.value,
+                google_value: Some(self.date),
+                tracker_changed_at: self.revision.tracker_changed_at,
+                google_updated_at: self.event.updated,
+            },
+        )
+    }
 }

@@ -1,6 +1,6 @@
-//! The commit of a run: one transaction that re-checks the lease, applies the events,
-//! reconciles links after a full listing, moves the sync token (compare-and-set), stamps the
-//! cases and releases the lease.
+//! The commit of a run: one transaction that re-checks the lease (locking the channel row),
+//! applies the events, reconciles links after a full listing, moves the sync token
+//! (compare-and-set) and stamps the cases. The lease stays held: its holder releases it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -35,7 +35,7 @@ pub async fn commit(
 ) -> Result<SyncReport, SyncError> {
     db.run(move |conn| {
         conn.transaction(|conn| {
-            if channel_lease::fence(conn, &channel.channel_id, owner)?.is_none() {
+            if channel_lease::fence(conn, channel.id, owner)?.is_none() {
                 return Err(SyncError::LeaseLost);
             }
             let Listed {
@@ -63,7 +63,7 @@ pub async fn commit(
             };
             let moved = calendar_channel::advance_sync_token(
                 conn,
-                &channel.channel_id,
+                channel.id,
                 channel.sync_token.as_deref(),
                 &listing.next_sync_token,
             )?;
@@ -72,7 +72,6 @@ pub async fn commit(
             }
             let touched: Vec<CaseId> = stats.touched_cases.iter().copied().collect();
             case_deadline::touch_synced(conn, &touched)?;
-            channel_lease::release(conn, &channel.channel_id, owner)?;
             Ok(SyncReport {
                 full,
                 pages: listing.pages,

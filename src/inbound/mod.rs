@@ -1,6 +1,6 @@
 //! Inbound: a channel's calendar changes at Google become applied case changes.
 //!
-//! A run takes the channel's fenced lease (`lease`), lists every page of changes since the
+//! A run takes the calendar's lease (`crate::lease`: one writer per calendar), lists every page of changes since the
 //! stored sync token, or everything when there is none or Google answers 410 (`list`), then
 //! in ONE transaction re-checks the lease, applies the events (`apply`), reconciles links
 //! after a full listing, moves the sync token and stamps the cases (`commit`). Nothing is
@@ -11,7 +11,6 @@
 mod apply;
 mod commit;
 mod error;
-mod lease;
 mod list;
 mod run;
 
@@ -21,7 +20,7 @@ use crate::db::Db;
 use crate::retry::RetryPolicy;
 pub use apply::{ApplyStats, apply_events};
 pub use error::SyncError;
-pub use run::{SyncOutcome, SyncReport, sync_channel};
+pub use run::{SyncOutcome, SyncReport, sync_channel, sync_under};
 
 /// What a sync run needs.
 #[derive(Clone)]

@@ -3,17 +3,15 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Timestamptz;
-use uuid::Uuid;
 
 use super::commit::{Listed, commit};
-use super::lease::{self, Taken};
 use super::list::list_all;
 use super::{ApplyStats, SyncContext, SyncError};
 use crate::account::{AccountError, reauth};
 use crate::db::DbError;
 use crate::db::models::calendar_channel::{self, CalendarChannel, ChannelStatus};
-use crate::db::models::channel_lease;
 use crate::google::GoogleError;
+use crate::lease::{self, CalendarLease, Taken};
 use crate::retry::{Classify, Failure, Parked};
 
 /// A run that ended without error.
@@ -37,26 +35,45 @@ pub struct SyncReport {
     pub links_marked_missing: usize,
 }
 
-/// Brings the channel's calendar up to date.
+/// Brings the channel's calendar up to date. A channel another worker is writing (its sync,
+/// or its calendar's push) answers `Busy`: the caller tries again soon (the retry policy
+/// defers the job without using an attempt).
 pub async fn sync_channel(ctx: &SyncContext, channel_id: &str) -> Result<SyncOutcome, SyncError> {
-    let owner = Uuid::new_v4();
-    let channel = match lease::take(&ctx.db, channel_id, owner, ctx.settings.lease_ttl).await? {
-        Taken::Lease(channel) => *channel,
-        Taken::Busy => return Err(SyncError::Busy),
-        Taken::Inactive(status) => return Ok(SyncOutcome::Inactive(status)),
-        Taken::Unknown => return Ok(SyncOutcome::UnknownChannel),
-    };
-    let result = run_leased(ctx, &channel, owner).await;
+    let (lease, channel) =
+        match lease::take_for_sync(&ctx.db, channel_id, ctx.settings.lease_ttl).await? {
+            Taken::Held(lease, channel) => (lease, *channel),
+            Taken::Busy => return Err(SyncError::Busy),
+            Taken::Inactive(status) => return Ok(SyncOutcome::Inactive(status)),
+            Taken::Unknown => return Ok(SyncOutcome::UnknownChannel),
+        };
+    let result = run_leased(ctx, &channel, &lease).await;
     if let Err(e) = &result {
-        record_failure(ctx, &channel, owner, e).await;
+        record_failure(ctx, &channel, e).await;
     }
+    lease.release().await;
     result.map(SyncOutcome::Synced)
+}
+
+/// A run under a lease the caller already holds (the push holds its calendar's lease when a
+/// 412 says Google has a version of an event it has not seen). The lease stays held.
+pub async fn sync_under(ctx: &SyncContext, lease: &CalendarLease) -> Result<SyncReport, SyncError> {
+    let row_id = lease.row_id();
+    let channel = ctx
+        .db
+        .run(move |conn| Ok::<_, DbError>(calendar_channel::find(conn, row_id)?))
+        .await?
+        .ok_or(SyncError::LeaseLost)?;
+    let result = run_leased(ctx, &channel, lease).await;
+    if let Err(e) = &result {
+        record_failure(ctx, &channel, e).await;
+    }
+    result
 }
 
 async fn run_leased(
     ctx: &SyncContext,
     channel: &CalendarChannel,
-    owner: Uuid,
+    lease: &CalendarLease,
 ) -> Result<SyncReport, SyncError> {
     let started_at = ctx
         .db
@@ -68,35 +85,47 @@ async fn run_leased(
         })
         .await?;
     let mut session = ctx.google.session(channel.user_id);
-    let extend = || lease::extend(&ctx.db, &channel.channel_id, owner, ctx.settings.lease_ttl);
+    // The heartbeat keeps the lease; a listing stops early once it is lost.
+    let still_held = || async {
+        if lease.is_held() {
+            Ok(())
+        } else {
+            Err(AccountError::from(GoogleError::Transient(
+                "the calendar's lease was lost".into(),
+            )))
+        }
+    };
     let calendar = channel.calendar_id.as_str();
     let page_size = ctx.settings.page_size;
     let retry = &ctx.retry;
     let (listing, full) = match channel.sync_token.as_deref() {
-        Some(token) => match list_all(
-            &mut session,
-            calendar,
-            Some(token),
-            page_size,
-            retry,
-            extend,
-        )
-        .await
-        {
-            Err(AccountError::Google(GoogleError::SyncTokenGone)) => {
-                log::info!(
-                    "sync token of channel {} is gone; running a full sync",
-                    channel.channel_id
-                );
-                (
-                    list_all(&mut session, calendar, None, page_size, retry, extend).await?,
-                    true,
-                )
+        Some(token) => {
+            match list_all(
+                &mut session,
+                calendar,
+                Some(token),
+                page_size,
+                retry,
+                still_held,
+            )
+            .await
+            {
+                Err(AccountError::Google(GoogleError::SyncTokenGone)) => {
+                    log::info!(
+                        "sync token of channel {} is gone; running a full sync",
+                        channel.channel_id
+                    );
+                    (
+                        list_all(&mut session, calendar, None, page_size, retry, still_held)
+                            .await?,
+                        true,
+                    )
+                }
+                other => (other?, false),
             }
-            other => (other?, false),
-        },
+        }
         None => (
-            list_all(&mut session, calendar, None, page_size, retry, extend).await?,
+            list_all(&mut session, calendar, None, page_size, retry, still_held).await?,
             true,
         ),
     };
@@ -105,37 +134,28 @@ async fn run_leased(
         full,
         started_at,
     };
-    commit(&ctx.db, channel.clone(), owner, listed).await
+    commit(&ctx.db, channel.clone(), lease.owner(), listed).await
 }
 
-/// After a failed run: releases the lease, and records conditions that need someone to act
-/// on the rows, so later notifications stop at once (a revoked grant parks the user, a
-/// calendar that is gone stops its channel).
-async fn record_failure(
-    ctx: &SyncContext,
-    channel: &CalendarChannel,
-    owner: Uuid,
-    error: &SyncError,
-) {
+/// After a failed run: records conditions that need someone to act on the rows, so later
+/// notifications stop at once (a revoked grant parks the user, a calendar that is gone stops
+/// its channel). The caller releases the lease.
+async fn record_failure(ctx: &SyncContext, channel: &CalendarChannel, error: &SyncError) {
     let (id, user_id) = (channel.channel_id.clone(), channel.user_id);
     let parked = match error.classify() {
-        Failure::NeedsAction(why) => Some(why),
-        _ => None,
+        Failure::NeedsAction(why) => why,
+        _ => return,
     };
     let result = ctx
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
-                match parked {
-                    Some(Parked::CalendarGone) => {
-                        calendar_channel::set_status(conn, &id, ChannelStatus::Stopped)?;
-                    }
-                    Some(why) => reauth::park_user(conn, user_id, why)?,
-                    None => {}
+            match parked {
+                Parked::CalendarGone => {
+                    calendar_channel::set_status(conn, &id, ChannelStatus::Stopped)?;
                 }
-                channel_lease::release(conn, &id, owner)
-            })
-            .map_err(DbError::from)
+                why => reauth::park_user(conn, user_id, why)?,
+            }
+            Ok::<_, DbError>(())
         })
         .await;
     if let Err(e) = result {

@@ -25,14 +25,14 @@ pub async fn run(ctx: &JobContext, job: &PushCaseChanges, _attempt: u32) -> Resu
     match push_user(&ctx.push, job.user_id).await {
         Ok(PushOutcome::Pushed(report)) => {
             log::info!(
-                "pushed {} case(s) for user {}: {} inserted, {} patched, {} deleted, {} adopted, {} lost to Google{}",
+                "pushed {} case(s) for user {}: {} inserted, {} patched, {} deleted, {} adopted, {} synced first (412){}",
                 report.cases,
                 job.user_id,
                 report.inserted,
                 report.patched,
                 report.deleted,
                 report.adopted,
-                report.google_won,
+                report.synced_first,
                 if report.more_pending {
                     "; more waiting"
                 } else {

@@ -99,6 +99,11 @@ mod tests {
             updated_at: Utc::now(),
             removed: false,
             synced_summary: Some("RFI".into()),
+            synced_tracker_rev: Some(1),
+            pending_date: None,
+            pending_summary: None,
+            pending_tracker_rev: None,
+            pending_at: None,
         }
     }
 

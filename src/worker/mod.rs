@@ -51,20 +51,19 @@ pub struct RenewalSetup {
 impl WorkerSetup {
     /// What the jobs run with.
     pub fn job_context(&self) -> JobContext {
+        let sync = SyncContext {
+            db: self.db.clone(),
+            google: self.google.clone(),
+            settings: self.sync.settings.clone(),
+            retry: self.retry.clone(),
+        };
         JobContext {
-            sync: SyncContext {
-                db: self.db.clone(),
-                google: self.google.clone(),
-                settings: self.sync.settings.clone(),
-                retry: self.retry.clone(),
-            },
             push: PushContext {
-                db: self.db.clone(),
-                google: self.google.clone(),
+                sync: sync.clone(),
                 pacer: Pacer::per_minute(self.sync.push_requests_per_minute),
                 batch_cases: self.sync.push_batch_cases,
-                retry: self.retry.clone(),
             },
+            sync,
             retry: self.retry.clone(),
         }
     }

@@ -87,6 +87,15 @@ pub fn generate_channel_id() -> String {
     Uuid::new_v4().to_string()
 }
 
+/// The channel row `row_id`.
+pub fn find(conn: &mut PgConnection, row_id: Uuid) -> QueryResult<Option<CalendarChannel>> {
+    dsl::calendar_sync_channels
+        .find(row_id)
+        .select(CalendarChannel::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The channel Google knows by `channel_id`.
 pub fn find_by_channel_id(
     conn: &mut PgConnection,
@@ -160,17 +169,18 @@ pub fn update_sync_token(
         .map(|n| n == 1)
 }
 
-/// Moves the sync token from `expected` to `new` only if it is still `expected`; a sync that
-/// lost a race (another run already advanced the token) gets `false` and must not commit.
+/// Moves the sync token of the channel row `row_id` from `expected` to `new` only if it is
+/// still `expected`; a sync that lost a race (another run already advanced the token) gets
+/// `false` and must not commit.
 pub fn advance_sync_token(
     conn: &mut PgConnection,
-    channel_id: &str,
+    row_id: Uuid,
     expected: Option<&str>,
     new: &str,
 ) -> QueryResult<bool> {
     diesel::update(
         dsl::calendar_sync_channels
-            .filter(dsl::channel_id.eq(channel_id))
+            .find(row_id)
             .filter(dsl::sync_token.is_not_distinct_from(expected)),
     )
     .set((

@@ -30,6 +30,15 @@ pub struct CaseEventLink {
     pub removed: bool,
     /// The title calsync last wrote.
     pub synced_summary: Option<String>,
+    /// The tracker revision `synced_date` reflects: a higher revision on the deadline means
+    /// the tracker wrote it since (see `case_deadline::Revision`).
+    pub synced_tracker_rev: Option<i64>,
+    /// What calsync is writing to Google (set before the write, cleared when its answer is
+    /// recorded): the echo of a write whose answer never came back is recognised by it.
+    pub pending_date: Option<NaiveDate>,
+    pub pending_summary: Option<String>,
+    pub pending_tracker_rev: Option<i64>,
+    pub pending_at: Option<DateTime<Utc>>,
 }
 
 impl CaseEventLink {
@@ -93,19 +102,78 @@ pub fn find_by_event(
         .optional()
 }
 
-/// Records a write calsync made to Google: the returned etag and the date written.
-/// Returns whether the link exists.
-pub fn record_write(
+/// Records a date both sides now agree on, as the inbound sync decided it: the event's
+/// version (`etag`), the date, and the tracker revision it reflects.
+pub fn record_sync(
     conn: &mut PgConnection,
     link_id: Uuid,
     etag: &str,
     synced_date: NaiveDate,
+    tracker_rev: i64,
 ) -> QueryResult<bool> {
     diesel::update(dsl::case_event_links.find(link_id))
         .set((
             dsl::etag.eq(etag),
             dsl::synced_date.eq(synced_date),
+            dsl::synced_tracker_rev.eq(tracker_rev),
             dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The event Google lists is calsync's own pending write (its answer was never recorded):
+/// it becomes the synced state, as if the answer had come back.
+pub fn confirm_pending(
+    conn: &mut PgConnection,
+    link: &CaseEventLink,
+    etag: &str,
+) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link.id))
+        .set((
+            dsl::etag.eq(etag),
+            dsl::synced_date.eq(link.pending_date),
+            dsl::synced_summary.eq(link.pending_summary.clone().or(link.synced_summary.clone())),
+            dsl::synced_tracker_rev.eq(link.pending_tracker_rev),
+            dsl::dismissed.eq(false),
+            dsl::removed.eq(false),
+            dsl::pending_date.eq(None::<NaiveDate>),
+            dsl::pending_summary.eq(None::<String>),
+            dsl::pending_tracker_rev.eq(None::<i64>),
+            dsl::pending_at.eq(None::<DateTime<Utc>>),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// What calsync is about to write to Google for this link, recorded before the request.
+pub fn set_pending(
+    conn: &mut PgConnection,
+    link_id: Uuid,
+    date: NaiveDate,
+    summary: &str,
+    tracker_rev: i64,
+) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((
+            dsl::pending_date.eq(date),
+            dsl::pending_summary.eq(summary),
+            dsl::pending_tracker_rev.eq(tracker_rev),
+            dsl::pending_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The pending write was refused (it never reached the event): forget it.
+pub fn clear_pending(conn: &mut PgConnection, link_id: Uuid) -> QueryResult<bool> {
+    diesel::update(dsl::case_event_links.find(link_id))
+        .set((
+            dsl::pending_date.eq(None::<NaiveDate>),
+            dsl::pending_summary.eq(None::<String>),
+            dsl::pending_tracker_rev.eq(None::<i64>),
+            dsl::pending_at.eq(None::<DateTime<Utc>>),
         ))
         .execute(conn)
         .map(|n| n == 1)
@@ -166,21 +234,28 @@ pub fn start_generation(
         .map(|n| n == 1)
 }
 
-/// Records what calsync wrote to Google: etag, date and title; the event is live.
+/// Records what calsync wrote to Google: etag, date and title, and the tracker revision the
+/// date came from; the event is live and nothing is pending any more.
 pub fn record_push(
     conn: &mut PgConnection,
     link_id: Uuid,
     etag: &str,
     date: NaiveDate,
     summary: &str,
+    tracker_rev: i64,
 ) -> QueryResult<bool> {
     diesel::update(dsl::case_event_links.find(link_id))
         .set((
             dsl::etag.eq(etag),
             dsl::synced_date.eq(date),
             dsl::synced_summary.eq(summary),
+            dsl::synced_tracker_rev.eq(tracker_rev),
             dsl::dismissed.eq(false),
             dsl::removed.eq(false),
+            dsl::pending_date.eq(None::<NaiveDate>),
+            dsl::pending_summary.eq(None::<String>),
+            dsl::pending_tracker_rev.eq(None::<i64>),
+            dsl::pending_at.eq(None::<DateTime<Utc>>),
             dsl::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)

@@ -117,6 +117,24 @@ pub fn defer(
     .execute(conn)
 }
 
+/// Postpones one case's rows by `delay` without counting an attempt (its push only had to
+/// wait for the calendar's lease); its claim ends.
+pub fn postpone(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    case_id: CaseId,
+    delay: Duration,
+) -> QueryResult<usize> {
+    diesel::sql_query(format!(
+        "UPDATE calendar_outbox SET available_at = now() + interval '{} milliseconds'
+         WHERE user_id = $1 AND case_id = $2",
+        delay.as_millis()
+    ))
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<SqlUuid, _>(case_id)
+    .execute(conn)
+}
+
 /// How many times the push of a user's case has failed so far (its rows' highest count).
 pub fn attempts(conn: &mut PgConnection, user_id: UserId, case_id: CaseId) -> QueryResult<i32> {
     dsl::calendar_outbox

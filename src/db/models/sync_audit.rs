@@ -1,4 +1,5 @@
-//! The audit trail of changes that came from Google (`calendar_sync_audit`).
+//! The audit trail of changes that came from Google (`calendar_sync_audit`): each applied or
+//! rejected, and for a deadline changed on both sides, both values and both change times.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -6,7 +7,8 @@ use diesel::prelude::*;
 use crate::db::schema::calendar_sync_audit::{self, dsl};
 use crate::ids::{CaseId, UserId};
 
-/// Whether Google's change was applied to the case or lost to a later tracker change.
+/// Whether Google's change was applied to the case (over the tracker's, when both changed),
+/// or lost to a later tracker change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditOutcome {
     Applied,
@@ -33,6 +35,12 @@ pub struct NewAuditEntry<'a> {
     pub google_event_id: &'a str,
     pub google_etag: Option<&'a str>,
     pub outcome: &'static str,
+    /// Both sides had changed the deadline since it was last in sync.
+    pub conflict: bool,
+    pub tracker_value: Option<NaiveDate>,
+    pub google_value: Option<NaiveDate>,
+    pub tracker_changed_at: Option<DateTime<Utc>>,
+    pub google_updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -48,6 +56,11 @@ pub struct AuditEntry {
     pub google_etag: Option<String>,
     pub outcome: String,
     pub recorded_at: DateTime<Utc>,
+    pub conflict: bool,
+    pub tracker_value: Option<NaiveDate>,
+    pub google_value: Option<NaiveDate>,
+    pub tracker_changed_at: Option<DateTime<Utc>>,
+    pub google_updated_at: Option<DateTime<Utc>>,
 }
 
 pub fn insert(conn: &mut PgConnection, entry: &NewAuditEntry<'_>) -> QueryResult<()> {

@@ -149,14 +149,14 @@ fn advance_sync_token_only_moves_from_the_expected_token() {
     let id = generate_channel_id();
     let mut first = new_channel(user, "primary", &id, 1);
     first.sync_token = None;
-    store::upsert(&mut conn, &first).unwrap();
+    let row = store::upsert(&mut conn, &first).unwrap().id;
 
-    assert!(store::advance_sync_token(&mut conn, &id, None, "a").unwrap());
+    assert!(store::advance_sync_token(&mut conn, row, None, "a").unwrap());
     assert!(
-        !store::advance_sync_token(&mut conn, &id, None, "b").unwrap(),
+        !store::advance_sync_token(&mut conn, row, None, "b").unwrap(),
         "lost race"
     );
-    assert!(store::advance_sync_token(&mut conn, &id, Some("a"), "c").unwrap());
+    assert!(store::advance_sync_token(&mut conn, row, Some("a"), "c").unwrap());
     let row = store::find_by_channel_id(&mut conn, &id).unwrap().unwrap();
     assert_eq!(row.sync_token.as_deref(), Some("c"));
 }

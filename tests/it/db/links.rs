@@ -33,7 +33,7 @@ fn link_lifecycle() {
     );
 
     let date = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
-    assert!(links::record_write(&mut conn, link.id, "\"123\"", date).unwrap());
+    assert!(links::record_sync(&mut conn, link.id, "\"123\"", date, 0).unwrap());
     let found = links::find_by_event(&mut conn, user, "primary", "calsync0abc")
         .unwrap()
         .unwrap();

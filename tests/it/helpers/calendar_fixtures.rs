@@ -1,8 +1,8 @@
 //! Deadlines that calsync has already put on the emulator's calendar: the event (with
 //! calsync's marker and deterministic id) and the link row, as the outbound push leaves them.
 
-use calsync::db::models::case;
 use calsync::db::models::case_event_link::{self as links, NewCaseEventLink};
+use calsync::db::models::{case, case_deadline};
 use calsync::db::schema::calendar_outbox;
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::outbound::event_body::summary;
@@ -63,12 +63,15 @@ pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> 
         },
     )
     .unwrap();
+    // As the push leaves it: synced at the tracker revision it wrote.
+    let rev = case_deadline::revision(&mut conn, case_id, kind).unwrap();
     links::record_push(
         &mut conn,
         link.id,
         created["etag"].as_str().unwrap(),
         date,
         &title,
+        rev.tracker_rev,
     )
     .unwrap();
     // The push that wrote the event consumed the case's outbox rows.

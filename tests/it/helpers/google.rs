@@ -79,11 +79,9 @@ impl GoogleWorld {
     /// What the outbound push runs with, against this world (pacing as the worker's default).
     pub fn push_context(&self) -> PushContext {
         PushContext {
-            db: self.db.db(),
-            google: self.ctx.google.clone(),
+            sync: self.ctx.clone(),
             pacer: Pacer::per_minute(Some(540)),
             batch_cases: 100,
-            retry: retry_policy(),
         }
     }
 

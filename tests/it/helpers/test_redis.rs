@@ -166,8 +166,10 @@ pub fn retry_policy() -> RetryPolicy {
 }
 
 fn scan(conn: &mut redis::Connection, pattern: &str) -> Vec<String> {
+    // `cursor_arg` lets the iterator move the cursor; a fixed 0 would scan from the start
+    // forever once the keyspace needs more than one batch.
     match redis::cmd("SCAN")
-        .arg(0)
+        .cursor_arg(0)
         .arg("MATCH")
         .arg(pattern)
         .arg("COUNT")

@@ -285,11 +285,12 @@ async fn our_own_echo_changes_nothing() {
     let link = links::find_by_event(&mut conn, w.user_id, w.calendar(), &d.event_id)
         .unwrap()
         .unwrap();
-    links::record_write(
+    links::record_sync(
         &mut conn,
         link.id,
         written["etag"].as_str().unwrap(),
         day(2, 1),
+        link.synced_tracker_rev.unwrap_or(0),
     )
     .unwrap();
 
@@ -336,12 +337,12 @@ async fn two_racing_runs_apply_a_change_once() {
     assert_eq!(deadline_of(&w, &d), Some(day(2, 9)));
 }
 
-/// A run lists an event, the outbound push then writes that event and records its new etag,
-/// and the run commits after: the link must keep the push's etag. Putting the listed (older)
-/// one back would send the next push into a 412, and its conflict rule would audit calsync's
-/// own version as a change from Google that lost.
+/// One writer per calendar: while a run that has listed the calendar waits to commit, the
+/// outbound push of the same calendar writes nothing (it waits for the lease, then postpones
+/// the case without using an attempt); once the run committed, the push goes ahead from what
+/// the run decided, and its next change needs no 412 round and audits nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_meanwhile() {
+async fn a_push_waits_while_a_sync_of_its_calendar_is_deciding() {
     let w = GoogleWorld::start().await;
     let one = linked_deadline(&w, DeadlineKind::RfeDue, day(2, 1));
     let two = linked_deadline(&w, DeadlineKind::RfiDue, day(2, 2));
@@ -386,17 +387,39 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let patches = w.count_requests("PATCH", "/events/");
+    let writes = |w: &GoogleWorld| w.count_requests("PATCH", "/events/");
+    let patches = writes(&w);
     calsync::outbound::push_user(&w.push_context(), w.user_id)
         .await
         .unwrap();
-    assert_eq!(w.count_requests("PATCH", "/events/"), patches + 1);
+    assert_eq!(
+        writes(&w),
+        patches,
+        "the push wrote while the sync was deciding"
+    );
+    let waiting: i64 = diesel::RunQueryDsl::get_result::<Count>(
+        diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM calendar_outbox
+             WHERE case_id = '{}' AND attempts = 0",
+            pushed.case_id
+        )),
+        &mut conn,
+    )
+    .unwrap()
+    .n;
+    assert!(waiting >= 1, "the case waits, with no attempt counted");
     diesel::RunQueryDsl::execute(diesel::sql_query("ROLLBACK"), &mut lock).unwrap();
     let outcome = run.await.unwrap().unwrap();
     assert!(
         matches!(&outcome, SyncOutcome::Synced(r) if r.full && r.stats.applied == 1),
         "{outcome:?}"
     );
+    // The postponed case is due again within the retry policy's deferral (at most 1.5 x).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    calsync::outbound::push_user(&w.push_context(), w.user_id)
+        .await
+        .unwrap();
+    assert_eq!(writes(&w), patches + 1, "the renamed case's title, once");
 
     let event = w.emu.event(w.calendar(), &pushed.event_id).unwrap();
     let link = links::find_by_event(&mut conn, w.user_id, w.calendar(), &pushed.event_id)
@@ -426,6 +449,12 @@ async fn a_run_that_listed_an_older_version_keeps_the_etag_the_push_recorded_mea
             .is_empty()
     );
     assert_eq!(deadline_of(&w, &pushed), Some(day(2, 9)));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 fn lock_waiters(conn: &mut diesel::PgConnection) -> i64 {
