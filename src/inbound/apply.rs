@@ -238,9 +238,10 @@ impl Moved<'_> {
                 google_etag: self.event.etag.as_deref(),
                 outcome: outcome.as_str(),
                 conflict,
-                tracker_value: self.deadline.value,
+                // The tracker's side is recorded when it had a side: a conflict.
+                tracker_value: self.deadline.value.filter(|_| conflict),
                 google_value: Some(self.date),
-                tracker_changed_at: self.revision.tracker_changed_at,
+                tracker_changed_at: self.revision.tracker_changed_at.filter(|_| conflict),
                 google_updated_at: self.event.updated,
             },
         )

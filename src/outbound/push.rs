@@ -223,7 +223,12 @@ impl ClaimKeeper {
         }))
     }
 
-    fn stop(self) {
+    fn stop(self) {}
+}
+
+impl Drop for ClaimKeeper {
+    /// Also when the push is cancelled mid-case: the claim then lapses within its lifetime.
+    fn drop(&mut self) {
         self.0.abort();
     }
 }

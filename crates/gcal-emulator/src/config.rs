@@ -62,6 +62,11 @@ pub struct EmulatorConfig {
     pub quota_per_user_per_minute: Option<u32>,
     /// How an exceeded per-user quota is answered.
     pub quota_response: QuotaResponse,
+    /// How long each Google-facing request takes, drawn uniformly from `(min, max)`: half
+    /// before the request takes effect, half after, so a write lands while its caller still
+    /// waits, as over a real network. `None` (the default) answers at once. Google's own
+    /// Calendar calls take about 100 ms.
+    pub api_latency: Option<(Duration, Duration)>,
     /// Time zone of the primary calendars created by `add_user` (change one user's with
     /// `Control::set_primary_time_zone`).
     pub calendar_time_zone: String,
@@ -123,6 +128,7 @@ impl Default for EmulatorConfig {
             omit_sync_token_with_filters: true,
             quota_per_user_per_minute: None,
             quota_response: QuotaResponse::UserRateLimit403,
+            api_latency: None,
             calendar_time_zone: "UTC".to_owned(),
             users: Vec::new(),
         }

@@ -6,6 +6,8 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
+use rand::Rng;
+use std::time::Duration;
 
 use super::recorder::RecordedRequest;
 use super::state::{Shared, lock};
@@ -45,6 +47,8 @@ pub async fn gate(
         status: 0,
         at,
     };
+    let (before, after) = latency(&shared);
+    tokio::time::sleep(before).await;
     let fault = lock(&shared.faults).take(&method, &path);
     let result = match fault {
         Some(err) => Ok(req.error_response(err)),
@@ -53,10 +57,24 @@ pub async fn gate(
             .await
             .map(ServiceResponse::map_into_boxed_body),
     };
+    tokio::time::sleep(after).await;
     record.status = match &result {
         Ok(res) => res.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     shared.recorder.record_request(record);
     result
+}
+
+/// This request's delay, split around the moment it takes effect.
+fn latency(shared: &Shared) -> (Duration, Duration) {
+    let Some((min, max)) = *lock(&shared.latency) else {
+        return (Duration::ZERO, Duration::ZERO);
+    };
+    let total = if max > min {
+        rand::rng().random_range(min..=max)
+    } else {
+        min
+    };
+    (total / 2, total - total / 2)
 }

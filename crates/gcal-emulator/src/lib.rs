@@ -152,6 +152,7 @@ impl Emulator {
             &config.client_secret,
             &config.redirect_uris,
         );
+        let config_latency = config.api_latency;
         let shared = web::Data::new(Shared {
             urls: EmulatorUrls::new(addr),
             config,
@@ -161,6 +162,7 @@ impl Emulator {
             signer,
             recorder: recorder.clone(),
             notifier,
+            latency: Mutex::new(config_latency),
         });
         let control = Control {
             shared: shared.clone(),

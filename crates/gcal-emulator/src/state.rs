@@ -33,6 +33,8 @@ pub struct Shared {
     pub(crate) signer: IdTokenSigner,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) notifier: Notifier,
+    /// `EmulatorConfig::api_latency`, changeable while running.
+    pub(crate) latency: Mutex<Option<(std::time::Duration, std::time::Duration)>>,
 }
 
 impl Shared {

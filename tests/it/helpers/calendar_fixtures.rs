@@ -7,6 +7,7 @@ use calsync::db::schema::calendar_outbox;
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::outbound::event_body::summary;
 use chrono::NaiveDate;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -21,20 +22,33 @@ pub struct LinkedDeadline {
 }
 
 /// A case of the world's user with `kind` set to `date`, and its event on the calendar.
+///
+/// All in one transaction, so a worker's outbox sweep running meanwhile never sees the case
+/// half made (it would push it before its event and link exist).
 pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> LinkedDeadline {
     let mut conn = w.db.conn();
-    let case_id = insert_case(&mut conn, w.user_id);
+    conn.transaction(|conn| Ok::<_, diesel::result::Error>(made_linked(w, conn, kind, date)))
+        .unwrap()
+}
+
+fn made_linked(
+    w: &GoogleWorld,
+    conn: &mut PgConnection,
+    kind: DeadlineKind,
+    date: NaiveDate,
+) -> LinkedDeadline {
+    let case_id = insert_case(conn, w.user_id);
     diesel::sql_query(format!(
         "UPDATE cases SET {} = $1 WHERE id = $2",
         kind.column()
     ))
     .bind::<diesel::sql_types::Date, _>(date)
     .bind::<diesel::sql_types::Uuid, _>(case_id)
-    .execute(&mut conn)
+    .execute(conn)
     .unwrap();
     let marker = EventMarker { case_id, kind };
     let event_id = marker.event_id(0);
-    let case = case::find(&mut conn, case_id).unwrap().unwrap();
+    let case = case::find(conn, case_id).unwrap().unwrap();
     let title = summary(kind, &case);
     let created = w
         .emu
@@ -50,7 +64,7 @@ pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> 
         )
         .unwrap();
     let link = links::insert(
-        &mut conn,
+        conn,
         &NewCaseEventLink {
             case_id,
             user_id: w.user_id,
@@ -63,10 +77,14 @@ pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> 
         },
     )
     .unwrap();
-    // As the push leaves it: synced at the tracker revision it wrote.
-    let rev = case_deadline::revision(&mut conn, case_id, kind).unwrap();
+    // As the push leaves it: synced at the tracker revision it wrote (the revisions trigger
+    // runs at commit; made to run now).
+    diesel::sql_query("SET CONSTRAINTS cases_record_deadline_revisions IMMEDIATE")
+        .execute(conn)
+        .unwrap();
+    let rev = case_deadline::revision(conn, case_id, kind).unwrap();
     links::record_push(
-        &mut conn,
+        conn,
         link.id,
         created["etag"].as_str().unwrap(),
         date,
@@ -76,7 +94,7 @@ pub fn linked_deadline(w: &GoogleWorld, kind: DeadlineKind, date: NaiveDate) -> 
     .unwrap();
     // The push that wrote the event consumed the case's outbox rows.
     diesel::delete(calendar_outbox::table.filter(calendar_outbox::case_id.eq(case_id)))
-        .execute(&mut conn)
+        .execute(conn)
         .unwrap();
     LinkedDeadline {
         case_id,

@@ -47,6 +47,8 @@ pub struct PipelineOptions {
     pub worker: WorkerOptions,
     /// Start the worker (off to stage a backlog first, then `start_workers`).
     pub workers: bool,
+    /// A Redis of the test's own (a fault test's `ThrowawayRedis`) instead of the shared one.
+    pub redis_url: Option<String>,
 }
 
 impl Default for PipelineOptions {
@@ -55,6 +57,7 @@ impl Default for PipelineOptions {
             emulator: EmulatorConfig::default(),
             worker: WorkerOptions::default(),
             workers: true,
+            redis_url: None,
         }
     }
 }
@@ -67,7 +70,10 @@ impl Pipeline {
     pub async fn start_with(options: PipelineOptions) -> Self {
         let w =
             GoogleWorld::start_with(options.emulator.clone(), options.worker.sync.clone()).await;
-        let redis = TestRedis::new();
+        let redis = match &options.redis_url {
+            Some(url) => TestRedis::at(url),
+            None => TestRedis::new(),
+        };
         let conn = queue::connect(&RedisConfig::for_url(redis.url())).unwrap();
         let state = AppState::new(
             w.db.db(),
@@ -114,6 +120,14 @@ impl Pipeline {
     /// Starts one more worker with `setup` (several run as several processes would).
     pub fn start_worker(&mut self, setup: WorkerSetup) {
         self.workers.push(RunningWorker::start(setup));
+    }
+
+    /// Aborts the `index`-th running worker at whatever await it is at, as a crash would
+    /// (what it holds in Redis is left to expire).
+    pub fn crash_worker(&mut self, index: usize) {
+        if index < self.workers.len() {
+            drop(self.workers.remove(index));
+        }
     }
 
     /// Watches the user's calendar with the webhook's real address and token, as

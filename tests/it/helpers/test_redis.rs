@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -283,16 +284,36 @@ where
 pub struct ThrowawayRedis {
     port: u16,
     server: Option<ChildProcess>,
+    /// With an append-only file here (fsynced on every write), as production runs Redis: a
+    /// restart keeps every job.
+    aof_dir: Option<PathBuf>,
 }
 
 impl ThrowawayRedis {
+    /// Without persistence: a restart loses everything.
     pub fn start() -> Self {
+        Self::start_in(None)
+    }
+
+    /// With AOF and `appendfsync always` in a fresh directory, as production should run it.
+    pub fn start_persistent() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("calsync-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_in(Some(dir))
+    }
+
+    fn start_in(aof_dir: Option<PathBuf>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut r = Self { port, server: None };
+        let mut r = Self {
+            port,
+            server: None,
+            aof_dir,
+        };
         r.restart();
         r
     }
@@ -309,14 +330,20 @@ impl ThrowawayRedis {
     /// Starts the server (again) on the same port and waits until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        self.server = Some(ChildProcess::spawn(
-            Command::new("redis-server")
-                .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            "redis-server",
-        ));
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match &self.aof_dir {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always"])
+                .arg("--dir")
+                .arg(dir),
+            None => command.args(["--appendonly", "no"]),
+        };
+        self.server = Some(ChildProcess::spawn(&mut command, "redis-server"));
         let client = redis::Client::open(self.url()).unwrap();
         let start = Instant::now();
         loop {
@@ -330,6 +357,15 @@ impl ThrowawayRedis {
                 "redis-server did not start"
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ThrowawayRedis {
+    fn drop(&mut self) {
+        self.kill();
+        if let Some(dir) = &self.aof_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -1,4 +1,7 @@
 mod backstop;
+mod faults;
 mod inbound;
+mod interleavings;
 mod outbound;
+mod races;
 mod smoke;

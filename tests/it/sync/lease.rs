@@ -161,3 +161,43 @@ async fn a_live_holder_keeps_its_lease_past_its_lifetime_and_a_dead_one_loses_it
     };
     assert!(freed <= ttl + Duration::from_millis(400), "{freed:?}");
 }
+
+#[test]
+fn a_renewal_swapping_the_channel_id_under_a_held_lease_strands_nothing() {
+    let db = TestDb::new();
+    let row = channel(&db, "ch-old");
+    let mut conn = db.conn();
+    let holder = Uuid::new_v4();
+    let ttl = Duration::from_secs(5);
+    assert!(matches!(
+        lease::acquire_for_sync(&mut conn, "ch-old", holder, ttl).unwrap(),
+        LeaseOutcome::Acquired(_)
+    ));
+    // A renewal re-watches the calendar: the row takes the new channel id.
+    let user = channels::find(&mut conn, row).unwrap().unwrap().user_id;
+    let swapped = channels::upsert(
+        &mut conn,
+        &NewCalendarChannel {
+            user_id: user,
+            calendar_id: "primary",
+            channel_id: "ch-new",
+            resource_id: "r2",
+            resource_uri: None,
+            sync_token: None,
+            expiration_timestamp: 2,
+        },
+    )
+    .unwrap();
+    assert_eq!(swapped.id, row, "the row, and so its lease, is the same");
+    // The holder still holds it, can still commit, and its release frees it for the new id.
+    assert!(lease::fence(&mut conn, row, holder).unwrap().is_some());
+    assert_eq!(
+        lease::acquire_for_sync(&mut conn, "ch-new", Uuid::new_v4(), ttl).unwrap(),
+        LeaseOutcome::Busy
+    );
+    lease::release(&mut conn, row, holder).unwrap();
+    assert!(matches!(
+        lease::acquire_for_sync(&mut conn, "ch-new", Uuid::new_v4(), ttl).unwrap(),
+        LeaseOutcome::Acquired(_)
+    ));
+}

@@ -335,6 +335,12 @@ impl Control {
         lock(&self.shared.faults).add(rule);
     }
 
+    /// Makes every Google-facing request take between `min` and `max` (`None`: at once); see
+    /// `EmulatorConfig::api_latency`.
+    pub fn set_api_latency(&self, latency: Option<(std::time::Duration, std::time::Duration)>) {
+        *lock(&self.shared.latency) = latency;
+    }
+
     /// Removes all pending faults.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();

@@ -148,3 +148,30 @@ async fn quota_can_answer_429_instead() {
     let over = h.list("").await;
     assert_eq!((over.status, over.reason()), (429, "rateLimitExceeded"));
 }
+
+#[tokio::test]
+async fn latency_delays_answers_and_a_write_lands_while_its_caller_still_waits() {
+    let h = start().await;
+    let delay = std::time::Duration::from_millis(400);
+    h.emu.set_api_latency(Some((delay, delay)));
+    let started = std::time::Instant::now();
+    let (inserted, seen_before_the_answer) = tokio::join!(
+        h.insert(json!({
+            "summary": "Slow write",
+            "start": {"date": "2027-01-05"},
+            "end": {"date": "2027-01-06"},
+        })),
+        async {
+            // Past half the delay the write has taken effect, though its answer is not back.
+            tokio::time::sleep(delay * 3 / 4).await;
+            h.emu.events(USER).len()
+        }
+    );
+    assert_eq!(inserted.status, 200);
+    assert!(started.elapsed() >= delay, "{:?}", started.elapsed());
+    assert_eq!(seen_before_the_answer, 1);
+    h.emu.set_api_latency(None);
+    let quick = std::time::Instant::now();
+    assert_eq!(h.list("").await.status, 200);
+    assert!(quick.elapsed() < delay, "{:?}", quick.elapsed());
+}

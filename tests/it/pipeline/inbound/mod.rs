@@ -6,4 +6,4 @@
 mod changes;
 mod concurrency;
 mod failures;
-mod support;
+pub(crate) mod support;

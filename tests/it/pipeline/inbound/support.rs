@@ -1,35 +1,35 @@
 //! Shared setup of the inbound pipeline tests.
 
-pub(super) use std::collections::BTreeMap;
-pub(super) use std::time::Duration;
+pub(crate) use std::collections::BTreeMap;
+pub(crate) use std::time::Duration;
 
-pub(super) use calsync::config::SyncSettings;
-pub(super) use calsync::crypto::{EncryptionKey, TokenCipher};
-pub(super) use calsync::db::models::CredentialStatus;
-pub(super) use calsync::db::models::calendar_channel::{
+pub(crate) use calsync::config::SyncSettings;
+pub(crate) use calsync::crypto::{EncryptionKey, TokenCipher};
+pub(crate) use calsync::db::models::CredentialStatus;
+pub(crate) use calsync::db::models::calendar_channel::{
     self as channels, CalendarChannel, ChannelStatus,
 };
-pub(super) use calsync::db::models::case_event_link::{self as links, CaseEventLink};
-pub(super) use calsync::db::models::google_credential;
-pub(super) use calsync::db::models::sync_audit::{self, AuditEntry};
-pub(super) use calsync::domain::DeadlineKind;
-pub(super) use chrono::{DateTime, NaiveDate, Utc};
-pub(super) use diesel::pg::PgConnection;
-pub(super) use diesel::prelude::*;
-pub(super) use diesel::sql_query;
-pub(super) use diesel::sql_types::BigInt;
-pub(super) use gcal_emulator::{
+pub(crate) use calsync::db::models::case_event_link::{self as links, CaseEventLink};
+pub(crate) use calsync::db::models::google_credential;
+pub(crate) use calsync::db::models::sync_audit::{self, AuditEntry};
+pub(crate) use calsync::domain::DeadlineKind;
+pub(crate) use chrono::{DateTime, NaiveDate, Utc};
+pub(crate) use diesel::pg::PgConnection;
+pub(crate) use diesel::prelude::*;
+pub(crate) use diesel::sql_query;
+pub(crate) use diesel::sql_types::BigInt;
+pub(crate) use gcal_emulator::{
     EmulatorConfig, EventTime, FaultKind, FaultRule, NotificationMode, RecordedRequest,
 };
 
-pub(super) use crate::helpers::calendar_fixtures::{LinkedDeadline, deadline_of, linked_deadline};
-pub(super) use crate::helpers::dates::day;
-pub(super) use crate::helpers::pipeline::{Pipeline, PipelineOptions, WITHIN};
-pub(super) use crate::helpers::process::{ChildProcess, calsync_worker};
-pub(super) use crate::helpers::test_redis::eventually;
-pub(super) use crate::helpers::worker::WorkerOptions;
+pub(crate) use crate::helpers::calendar_fixtures::{LinkedDeadline, deadline_of, linked_deadline};
+pub(crate) use crate::helpers::dates::day;
+pub(crate) use crate::helpers::pipeline::{Pipeline, PipelineOptions, WITHIN};
+pub(crate) use crate::helpers::process::{ChildProcess, calsync_worker};
+pub(crate) use crate::helpers::test_redis::eventually;
+pub(crate) use crate::helpers::worker::WorkerOptions;
 
-pub(super) fn move_to(p: &Pipeline, d: &LinkedDeadline, date: NaiveDate) -> String {
+pub(crate) fn move_to(p: &Pipeline, d: &LinkedDeadline, date: NaiveDate) -> String {
     let moved =
         p.w.emu
             .user_move_event(
@@ -38,27 +38,41 @@ pub(super) fn move_to(p: &Pipeline, d: &LinkedDeadline, date: NaiveDate) -> Stri
                 &EventTime::Date(date),
                 &EventTime::Date(date.succ_opt().unwrap()),
             )
-            .unwrap();
+            .unwrap_or_else(|e| {
+                for r in p.w.emu.requests() {
+                    eprintln!(
+                        "REQ {} {} {} {}",
+                        r.method,
+                        r.path,
+                        r.status,
+                        r.body.chars().take(300).collect::<String>()
+                    );
+                }
+                panic!(
+                    "move failed: {e:?}; event now {:?}",
+                    p.w.emu.event(p.w.calendar(), &d.event_id)
+                )
+            });
     moved["etag"].as_str().unwrap().to_owned()
 }
 
-pub(super) fn audit(p: &Pipeline, d: &LinkedDeadline) -> Vec<AuditEntry> {
+pub(crate) fn audit(p: &Pipeline, d: &LinkedDeadline) -> Vec<AuditEntry> {
     sync_audit::list_for_case(&mut p.w.db.conn(), d.case_id).unwrap()
 }
 
-pub(super) fn link(p: &Pipeline, d: &LinkedDeadline) -> CaseEventLink {
+pub(crate) fn link(p: &Pipeline, d: &LinkedDeadline) -> CaseEventLink {
     links::find_by_event(&mut p.w.db.conn(), p.w.user_id, p.w.calendar(), &d.event_id)
         .unwrap()
         .unwrap()
 }
 
-pub(super) fn channel(p: &Pipeline, channel_id: &str) -> CalendarChannel {
+pub(crate) fn channel(p: &Pipeline, channel_id: &str) -> CalendarChannel {
     channels::find_by_channel_id(&mut p.w.db.conn(), channel_id)
         .unwrap()
         .unwrap()
 }
 
-pub(super) fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+pub(crate) fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = BigInt)]
@@ -68,7 +82,7 @@ pub(super) fn count(conn: &mut PgConnection, sql: &str) -> i64 {
 }
 
 /// events.list requests the emulator answered, in arrival order.
-pub(super) fn list_requests(p: &Pipeline) -> Vec<RecordedRequest> {
+pub(crate) fn list_requests(p: &Pipeline) -> Vec<RecordedRequest> {
     p.w.emu
         .requests()
         .into_iter()
@@ -76,7 +90,7 @@ pub(super) fn list_requests(p: &Pipeline) -> Vec<RecordedRequest> {
         .collect()
 }
 
-pub(super) fn param(r: &RecordedRequest, name: &str) -> Option<String> {
+pub(crate) fn param(r: &RecordedRequest, name: &str) -> Option<String> {
     r.query_pairs()
         .into_iter()
         .find(|(k, _)| k == name)
@@ -84,7 +98,7 @@ pub(super) fn param(r: &RecordedRequest, name: &str) -> Option<String> {
 }
 
 /// Makes the next events.list answer 429 with `Retry-After: retry_after_secs`.
-pub(super) fn rate_limit_next_list(p: &Pipeline, retry_after_secs: u32) {
+pub(crate) fn rate_limit_next_list(p: &Pipeline, retry_after_secs: u32) {
     p.w.emu.inject_fault(
         FaultRule::new(FaultKind::Status429, 1)
             .path_contains("/events")
@@ -95,7 +109,7 @@ pub(super) fn rate_limit_next_list(p: &Pipeline, retry_after_secs: u32) {
 
 /// A pipeline whose workers start only after the calendar is watched: the first sync then
 /// runs alone, not beside the push and jobs that the watch itself sets off.
-pub(super) async fn paused() -> Pipeline {
+pub(crate) async fn paused() -> Pipeline {
     Pipeline::start_with(PipelineOptions {
         workers: false,
         ..PipelineOptions::default()
@@ -104,12 +118,12 @@ pub(super) async fn paused() -> Pipeline {
 }
 
 /// Starts the workers of a [`paused`] pipeline, as `Pipeline::start` would have.
-pub(super) fn resume(p: &mut Pipeline) {
+pub(crate) fn resume(p: &mut Pipeline) {
     p.start_workers();
 }
 
 /// No job went to the dead set and nothing is left in the queue.
-pub(super) async fn assert_queue_drained(p: &Pipeline) {
+pub(crate) async fn assert_queue_drained(p: &Pipeline) {
     let depth = p.redis.depth().await;
     assert_eq!(
         (depth.ready, depth.delayed, depth.inflight, depth.dead),
@@ -118,7 +132,7 @@ pub(super) async fn assert_queue_drained(p: &Pipeline) {
     );
 }
 
-pub(super) fn assert_applied_once(
+pub(crate) fn assert_applied_once(
     p: &Pipeline,
     d: &LinkedDeadline,
     from: NaiveDate,
@@ -139,7 +153,7 @@ pub(super) fn assert_applied_once(
 }
 
 /// Backends of this test's database waiting for a lock.
-pub(super) fn lock_waiters(p: &Pipeline) -> i64 {
+pub(crate) fn lock_waiters(p: &Pipeline) -> i64 {
     count(
         &mut p.w.db.conn(),
         "SELECT count(*) AS n FROM pg_stat_activity
@@ -149,7 +163,7 @@ pub(super) fn lock_waiters(p: &Pipeline) -> i64 {
 
 /// Holds the case row's lock in a transaction of the test's own: a sync that changes the
 /// case blocks at its commit (after its listing) until `release`.
-pub(super) fn lock_case(p: &Pipeline, d: &LinkedDeadline) -> PgConnection {
+pub(crate) fn lock_case(p: &Pipeline, d: &LinkedDeadline) -> PgConnection {
     let mut conn = p.w.db.conn();
     sql_query("BEGIN").execute(&mut conn).unwrap();
     sql_query(format!(
@@ -161,6 +175,6 @@ pub(super) fn lock_case(p: &Pipeline, d: &LinkedDeadline) -> PgConnection {
     conn
 }
 
-pub(super) fn release(mut lock: PgConnection) {
+pub(crate) fn release(mut lock: PgConnection) {
     sql_query("ROLLBACK").execute(&mut lock).unwrap();
 }
