@@ -140,8 +140,8 @@ impl Emulator {
             retry_delays: config.notification_retry_delays.clone(),
             retry_transport_errors: config.retry_transport_errors,
         };
-        let (notifier, rx) = Notifier::new();
         let recorder = Arc::new(Recorder::default());
+        let (notifier, rx) = Notifier::new(recorder.clone());
         let mut quota = Quota::default();
         quota.set_limit(config.quota_per_user_per_minute);
         let seed = config.users.clone();

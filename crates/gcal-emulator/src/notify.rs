@@ -3,6 +3,11 @@
 //! runtime that started the emulator; each message gets its own task there, so one slow
 //! receiver never holds up another.
 //!
+//! Each attempt takes its place in the delivery log when it is decided: a message's first
+//! attempt (or its drop) when it is handed over, under the store lock; a retry, a delayed or a
+//! duplicated attempt when it starts. The log's order therefore follows the changes, never
+//! the receivers' response times.
+//!
 //! A message is POSTed with an empty body and every `X-Goog-*` header Google sends. Only 500,
 //! 502, 503 and 504 are retried, after the configured delays; 200, 201, 202, 204 and 102 are
 //! success and any other status is a permanent failure, as Google documents.
@@ -13,7 +18,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use super::recorder::{DeliveredNotification, DeliveryOutcome, Recorder};
+use super::recorder::{DeliveredNotification, DeliveryOutcome, DeliverySlot, Recorder};
 use super::state::lock;
 use super::store::Delivery;
 
@@ -44,22 +49,31 @@ pub struct DeliverySettings {
     pub retry_transport_errors: bool,
 }
 
-type Job = (Delivery, NotificationMode);
+/// A message for the dispatcher: what to send, how, and the log place of its first attempt
+/// when that attempt was decided at hand-over.
+#[derive(Debug)]
+pub struct Job {
+    delivery: Delivery,
+    mode: NotificationMode,
+    first_slot: Option<DeliverySlot>,
+}
 
 /// Hands numbered messages to the dispatcher, applying the current mode.
 #[derive(Debug)]
 pub struct Notifier {
     tx: mpsc::UnboundedSender<Job>,
     mode: Mutex<NotificationMode>,
+    recorder: Arc<Recorder>,
 }
 
 impl Notifier {
     /// Creates the notifier and the receiving end for [`run_dispatcher`].
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<Job>) {
+    pub fn new(recorder: Arc<Recorder>) -> (Self, mpsc::UnboundedReceiver<Job>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let notifier = Self {
             tx,
             mode: Mutex::new(NotificationMode::Normal),
+            recorder,
         };
         (notifier, rx)
     }
@@ -69,12 +83,33 @@ impl Notifier {
         *lock(&self.mode) = mode;
     }
 
-    /// Queues messages for delivery.
+    /// Queues messages for delivery. A dropped message is logged here and now; a message sent
+    /// at once takes its log place here, before any later message can.
     pub fn send(&self, deliveries: Vec<Delivery>) {
         let mode = *lock(&self.mode);
         for delivery in deliveries {
+            let first_slot = match mode {
+                NotificationMode::Drop => {
+                    self.recorder.record_notification(note(
+                        &delivery,
+                        0,
+                        DeliveryOutcome::Dropped,
+                        Vec::new(),
+                    ));
+                    continue;
+                }
+                NotificationMode::Normal | NotificationMode::Duplicate => {
+                    Some(self.recorder.reserve_notification())
+                }
+                // Its place is taken when the wait is over, like any later attempt.
+                NotificationMode::Delay(_) => None,
+            };
             // A closed channel means the emulator is shutting down; nothing is left to notify.
-            let _ = self.tx.send((delivery, mode));
+            let _ = self.tx.send(Job {
+                delivery,
+                mode,
+                first_slot,
+            });
         }
     }
 }
@@ -86,26 +121,28 @@ pub async fn run_dispatcher(
     settings: DeliverySettings,
     recorder: Arc<Recorder>,
 ) {
-    while let Some((delivery, mode)) = rx.recv().await {
+    while let Some(job) = rx.recv().await {
         let client = client.clone();
         let settings = settings.clone();
         let recorder = recorder.clone();
         tokio::spawn(async move {
+            let Job {
+                delivery,
+                mode,
+                first_slot,
+            } = job;
+            let send = |slot| deliver(&client, &delivery, &settings, &recorder, slot);
             match mode {
-                NotificationMode::Drop => recorder.record_notification(note(
-                    &delivery,
-                    0,
-                    DeliveryOutcome::Dropped,
-                    Vec::new(),
-                )),
-                NotificationMode::Normal => deliver(&client, &delivery, &settings, &recorder).await,
+                // Logged by `Notifier::send`; never queued.
+                NotificationMode::Drop => {}
+                NotificationMode::Normal => send(first_slot).await,
                 NotificationMode::Delay(wait) => {
                     tokio::time::sleep(wait).await;
-                    deliver(&client, &delivery, &settings, &recorder).await;
+                    send(first_slot).await;
                 }
                 NotificationMode::Duplicate => {
-                    deliver(&client, &delivery, &settings, &recorder).await;
-                    deliver(&client, &delivery, &settings, &recorder).await;
+                    send(first_slot).await;
+                    send(None).await;
                 }
             }
         });
@@ -159,17 +196,22 @@ fn note(
     }
 }
 
-/// One message, with retries.
+/// One message, with retries. `first_slot` is the log place of the first attempt if it was
+/// taken already; every other attempt takes its place as it starts.
 async fn deliver(
     client: &reqwest::Client,
     d: &Delivery,
     settings: &DeliverySettings,
     recorder: &Recorder,
+    mut first_slot: Option<DeliverySlot>,
 ) {
     let sent = headers(d);
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
+        let slot = first_slot
+            .take()
+            .unwrap_or_else(|| recorder.reserve_notification());
         let mut request = client.post(&d.address).body(Vec::<u8>::new());
         for (name, value) in &sent {
             request = request.header(name, value);
@@ -187,7 +229,7 @@ async fn deliver(
                 settings.retry_transport_errors,
             ),
         };
-        recorder.record_notification(note(d, attempt, outcome, sent.clone()));
+        recorder.fill_notification(slot, note(d, attempt, outcome, sent.clone()));
         let delay = usize::try_from(attempt - 1)
             .ok()
             .and_then(|i| settings.retry_delays.get(i));

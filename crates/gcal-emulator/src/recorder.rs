@@ -107,11 +107,24 @@ impl DeliveredNotification {
     }
 }
 
+/// A place in the delivery log, taken when an attempt is decided (before anything is sent)
+/// and filled with the attempt's outcome once it is known.
+#[derive(Debug)]
+pub(crate) struct DeliverySlot(u64);
+
+/// The delivery log. Entries are kept in the order their slots were taken; an entry is `None`
+/// while its attempt waits for the receiver's answer.
+#[derive(Debug, Default)]
+struct DeliveryLog {
+    next_slot: u64,
+    entries: Vec<(u64, Option<DeliveredNotification>)>,
+}
+
 /// Append-only logs of requests and deliveries.
 #[derive(Debug, Default)]
 pub struct Recorder {
     requests: Mutex<Vec<RecordedRequest>>,
-    notifications: Mutex<Vec<DeliveredNotification>>,
+    notifications: Mutex<DeliveryLog>,
 }
 
 impl Recorder {
@@ -119,8 +132,32 @@ impl Recorder {
         lock(&self.requests).push(request);
     }
 
+    /// Takes the next place in the delivery log for an attempt about to be made.
+    ///
+    /// The log is ordered by these places, not by when receivers answer: an attempt decided
+    /// first is listed first even if its receiver is the slower one.
+    pub(crate) fn reserve_notification(&self) -> DeliverySlot {
+        let mut log = lock(&self.notifications);
+        let slot = log.next_slot;
+        log.next_slot += 1;
+        log.entries.push((slot, None));
+        DeliverySlot(slot)
+    }
+
+    /// Fills a place taken with [`Self::reserve_notification`] with the attempt's outcome.
+    pub(crate) fn fill_notification(&self, slot: DeliverySlot, note: DeliveredNotification) {
+        let mut log = lock(&self.notifications);
+        match log.entries.binary_search_by_key(&slot.0, |(s, _)| *s) {
+            Ok(i) => log.entries[i].1 = Some(note),
+            // `clear` keeps places still in flight, so this is not expected; keep the order.
+            Err(i) => log.entries.insert(i, (slot.0, Some(note))),
+        }
+    }
+
+    /// Records an attempt whose outcome is known as soon as it is decided (a dropped message).
     pub(crate) fn record_notification(&self, note: DeliveredNotification) {
-        lock(&self.notifications).push(note);
+        let slot = self.reserve_notification();
+        self.fill_notification(slot, note);
     }
 
     /// Every request so far, oldest first.
@@ -128,15 +165,23 @@ impl Recorder {
         lock(&self.requests).clone()
     }
 
-    /// Every delivery attempt so far, oldest first.
+    /// Every delivery attempt that has an outcome, in the order the attempts were decided
+    /// (not the order receivers answered in). An attempt still waiting for its receiver is
+    /// left out until it has an answer, and then appears in its place.
     pub fn notifications(&self) -> Vec<DeliveredNotification> {
-        lock(&self.notifications).clone()
+        lock(&self.notifications)
+            .entries
+            .iter()
+            .filter_map(|(_, note)| note.clone())
+            .collect()
     }
 
-    /// Forgets both logs.
+    /// Forgets both logs. Attempts still in flight are recorded when they finish.
     pub fn clear(&self) {
         lock(&self.requests).clear();
-        lock(&self.notifications).clear();
+        lock(&self.notifications)
+            .entries
+            .retain(|(_, note)| note.is_none());
     }
 
     /// Polls the delivery log until `done` holds or `timeout` passes.

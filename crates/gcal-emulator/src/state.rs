@@ -50,20 +50,18 @@ impl Shared {
 
     /// Runs a write on a calendar and, if it succeeds, notifies the calendar's live channels.
     ///
-    /// The messages are numbered under the same lock as the write, so their order matches the
-    /// order of the changes.
+    /// The messages are numbered and handed to the notifier under the same lock as the write,
+    /// so their numbers and their places in the delivery log follow the order of the changes.
     pub fn write<T, E>(
         &self,
         calendar_id: &str,
         f: impl FnOnce(&mut Store, DateTime<Utc>) -> Result<T, E>,
     ) -> Result<T, E> {
         let now = self.now();
-        let (out, deliveries) = {
-            let mut store = self.store();
-            let out = f(&mut store, now)?;
-            let deliveries = store.plan_exists(calendar_id, now, self.config.message_number_step);
-            (out, deliveries)
-        };
+        let mut store = self.store();
+        let out = f(&mut store, now)?;
+        let deliveries = store.plan_exists(calendar_id, now, self.config.message_number_step);
+        // Synchronous (a channel send and the log's lock): nothing awaits under the store lock.
         self.notifier.send(deliveries);
         Ok(out)
     }

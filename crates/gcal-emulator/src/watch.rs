@@ -123,16 +123,22 @@ pub async fn watch(
         "{}/calendars/{}/events?alt=json",
         shared.urls.api_base, calendar
     );
-    let (channel, sync) = shared.store().add_channel(NewChannel {
-        id,
-        address,
-        token: req.token.clone(),
-        expiration,
-        calendar_id: calendar,
-        owner: caller.email,
-        resource_uri,
-    })?;
-    shared.notifier.send(vec![sync]);
+    let channel = {
+        let mut store = shared.store();
+        let (channel, sync) = store.add_channel(NewChannel {
+            id,
+            address,
+            token: req.token.clone(),
+            expiration,
+            calendar_id: calendar,
+            owner: caller.email,
+            resource_uri,
+        })?;
+        // Under the store lock, like `Shared::write`: the `sync` message is logged before any
+        // change to the calendar can notify this channel.
+        shared.notifier.send(vec![sync]);
+        channel
+    };
     let millis = channel.expiration.timestamp_millis();
     let mut out = json!({
         "kind": "api#channel",
