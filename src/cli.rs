@@ -70,6 +70,26 @@ pub enum ChannelsCommand {
         #[arg(long)]
         channel: String,
     },
+    /// End the hold on a channel whose sync would have dismissed most of its deadlines at
+    /// once (status `held`): either confirm that the user removed them (they are dismissed),
+    /// or put them back on the calendar (the missing events are pushed again).
+    Release {
+        /// The channel id (as `channels list` shows it).
+        #[arg(long)]
+        channel: String,
+        /// What to do with the deadlines whose events are gone.
+        #[arg(long, value_enum)]
+        missing: MissingEvents,
+    },
+}
+
+/// What `channels release` does with the deadlines whose events a held sync found gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MissingEvents {
+    /// The user removed them: dismiss them (they stay off until the tracker changes them).
+    Dismiss,
+    /// They should be there: push them to the calendar again.
+    Repush,
 }
 
 #[derive(Debug, clap::Args)]

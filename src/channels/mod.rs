@@ -1,10 +1,12 @@
 //! A calendar's push channel: watching it (then its first sync), renewing it before Google
 //! lets it expire, and stopping it.
 
+mod hold;
 pub mod renewal;
 mod stop;
 mod watch;
 
+pub use hold::{ReleaseError, Resolution, release_hold};
 pub use renewal::{RenewalReport, renew_expiring};
 pub use stop::stop_channel;
 pub use watch::{WatchError, WatchTarget, watch_calendar};

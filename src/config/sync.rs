@@ -10,6 +10,18 @@ pub struct SyncSettings {
     /// Lifetime of the calendar's lease: renewed by its holder's heartbeat every third of it,
     /// so a killed worker's lease frees within this.
     pub lease_ttl: Duration,
+    /// A full sync that would dismiss more than this share of a calendar's live deadlines at
+    /// once (and at least `mass_dismiss_min` of them) dismisses none and holds the channel.
+    pub mass_dismiss_share: f64,
+    pub mass_dismiss_min: usize,
+}
+
+impl SyncSettings {
+    /// Whether dismissing `would` of `live` deadlines at once looks like an outage, a wrong
+    /// account or a wiped calendar rather than a user's deletions.
+    pub fn is_mass_dismissal(&self, would: usize, live: usize) -> bool {
+        would >= self.mass_dismiss_min && (would as f64) > self.mass_dismiss_share * live as f64
+    }
 }
 
 impl Default for SyncSettings {
@@ -17,6 +29,8 @@ impl Default for SyncSettings {
         Self {
             page_size: 2500,
             lease_ttl: Duration::from_secs(10),
+            mass_dismiss_share: 0.5,
+            mass_dismiss_min: 5,
         }
     }
 }
@@ -46,6 +60,9 @@ impl SyncConfig {
     /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
     /// - `PUSH_REQUESTS_PER_MINUTE` (default 540: 90% of Google's documented 600 per user,
     ///   leaving room for the user's inbound syncs, which are not paced; 0 turns pacing off)
+    /// - `SYNC_MASS_DISMISS_THRESHOLD` (default 0.5) and `SYNC_MASS_DISMISS_MIN` (default 5):
+    ///   a full sync that would dismiss more than this share of a calendar's deadlines, and at
+    ///   least this many, dismisses none and holds the channel for an operator
     pub fn from_env() -> Result<Self, ConfigError> {
         let page_size = var_parsed("SYNC_PAGE_SIZE", 2500u32)?;
         if !(1..=2500).contains(&page_size) {
@@ -58,6 +75,8 @@ impl SyncConfig {
             settings: SyncSettings {
                 page_size,
                 lease_ttl: Duration::from_secs(var_parsed("SYNC_LEASE_SECS", 10u64)?.max(3)),
+                mass_dismiss_share: mass_dismiss_share()?,
+                mass_dismiss_min: var_parsed("SYNC_MASS_DISMISS_MIN", 5usize)?,
             },
             outbox_sweep_interval: Duration::from_millis(
                 var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),
@@ -71,4 +90,15 @@ impl SyncConfig {
                 .filter(|n| *n > 0),
         })
     }
+}
+
+fn mass_dismiss_share() -> Result<f64, ConfigError> {
+    let share = var_parsed("SYNC_MASS_DISMISS_THRESHOLD", 0.5f64)?;
+    if !(0.0..=1.0).contains(&share) {
+        return Err(ConfigError::Invalid {
+            name: "SYNC_MASS_DISMISS_THRESHOLD",
+            reason: "must be a share between 0 and 1 (1 turns the breaker off)".into(),
+        });
+    }
+    Ok(share)
 }

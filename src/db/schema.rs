@@ -57,6 +57,9 @@ diesel::table! {
         sync_lease_owner -> Nullable<Uuid>,
         sync_lease_expires_at -> Nullable<Timestamptz>,
         sync_wanted_at -> Nullable<Timestamptz>,
+        hold_reason -> Nullable<Text>,
+        held_at -> Nullable<Timestamptz>,
+        mass_dismissal_confirmed -> Bool,
     }
 }
 

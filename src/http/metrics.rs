@@ -137,13 +137,20 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# HELP calsync_queue_up Whether Redis answered this scrape."
     );
     let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up {up}");
-    let outbox = state
-        .db
-        .run(|conn| Ok::<_, crate::db::DbError>(crate::db::models::outbox::count_waiting(conn)?));
-    if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(1), outbox).await {
+    let counts = state.db.run(|conn| {
+        Ok::<_, crate::db::DbError>((
+            crate::db::models::outbox::count_waiting(conn)?,
+            crate::db::models::calendar_channel::count_held(conn)?,
+        ))
+    });
+    if let Ok(Ok((outbox, held))) = tokio::time::timeout(Duration::from_secs(1), counts).await {
         let _ = writeln!(
             out,
-            "# HELP calsync_outbox_rows Case changes waiting to reach Google.\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {n}"
+            "# HELP calsync_outbox_rows Case changes waiting to reach Google.\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {outbox}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP calsync_channels_held Channels held because a sync would have dismissed most of their deadlines at once.\n# TYPE calsync_channels_held gauge\ncalsync_channels_held {held}"
         );
     }
     HttpResponse::Ok()

@@ -20,6 +20,7 @@ use crate::db::Db;
 use crate::retry::RetryPolicy;
 pub use apply::{ApplyStats, apply_events};
 pub use error::SyncError;
+pub use list::{Listing, list_all};
 pub use run::{SyncOutcome, SyncReport, sync_channel, sync_under};
 
 /// What a sync run needs.

@@ -33,6 +33,8 @@ pub struct SyncReport {
     pub stats: ApplyStats,
     /// Links whose event was absent from a full listing, now marked dismissed.
     pub links_marked_missing: usize,
+    /// The run dismissed nothing and held the channel instead (see `ChannelStatus::Held`).
+    pub held: Option<String>,
 }
 
 /// Brings the channel's calendar up to date. A channel another worker is writing (its sync,
@@ -134,7 +136,14 @@ async fn run_leased(
         full,
         started_at,
     };
-    commit(&ctx.db, channel.clone(), lease.owner(), listed).await
+    commit(
+        &ctx.db,
+        &ctx.settings,
+        channel.clone(),
+        lease.owner(),
+        listed,
+    )
+    .await
 }
 
 /// After a failed run: records conditions that need someone to act on the rows, so later

@@ -55,7 +55,8 @@ pub struct PushReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushOutcome {
     Pushed(PushReport),
-    /// The user must reconnect Google; the outbox waits.
+    /// The user must reconnect Google, or their calendar is held (a sync would have
+    /// dismissed most of it); the outbox waits.
     Deferred,
     /// The user watches no calendar (or it is gone): the cases' events left on calendars
     /// were removed; nothing is inserted.
@@ -118,7 +119,9 @@ pub async fn push_user(ctx: &PushContext, user_id: UserId) -> Result<PushOutcome
     // Without an active calendar, the cases' events left on calendars are still removed.
     let target = match target {
         Some(c) if c.status == ChannelStatus::Active => Some(c),
-        Some(c) if c.status == ChannelStatus::NeedsReauth => return Ok(PushOutcome::Deferred),
+        Some(c) if matches!(c.status, ChannelStatus::NeedsReauth | ChannelStatus::Held) => {
+            return Ok(PushOutcome::Deferred);
+        }
         _ => None,
     };
     let claim_ttl = ctx.sync.settings.lease_ttl;

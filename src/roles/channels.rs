@@ -44,6 +44,18 @@ pub fn run(command: ChannelsCommand) -> anyhow::Result<ExitCode> {
             print!("{}", render_table(std::slice::from_ref(&channel)));
             Ok(ExitCode::SUCCESS)
         }
+        ChannelsCommand::Release { channel, missing } => {
+            let db = connected_db()?;
+            let ctx = super::context::sync_context(&db)?;
+            let resolution = match missing {
+                crate::cli::MissingEvents::Dismiss => channels::Resolution::Dismiss,
+                crate::cli::MissingEvents::Repush => channels::Resolution::Repush,
+            };
+            let outcome =
+                runtime()?.block_on(channels::release_hold(&ctx, &channel, resolution))?;
+            println!("released channel {channel}: {outcome:?}");
+            Ok(ExitCode::SUCCESS)
+        }
         ChannelsCommand::Stop { channel } => {
             let db = connected_db()?;
             let ctx = super::context::sync_context(&db)?;

@@ -104,12 +104,19 @@ impl Notifier {
                 // Its place is taken when the wait is over, like any later attempt.
                 NotificationMode::Delay(_) => None,
             };
+            self.recorder.message_queued();
             // A closed channel means the emulator is shutting down; nothing is left to notify.
-            let _ = self.tx.send(Job {
-                delivery,
-                mode,
-                first_slot,
-            });
+            if self
+                .tx
+                .send(Job {
+                    delivery,
+                    mode,
+                    first_slot,
+                })
+                .is_err()
+            {
+                self.recorder.message_done();
+            }
         }
     }
 }
@@ -145,6 +152,7 @@ pub async fn run_dispatcher(
                     send(None).await;
                 }
             }
+            recorder.message_done();
         });
     }
 }

@@ -125,9 +125,27 @@ struct DeliveryLog {
 pub struct Recorder {
     requests: Mutex<Vec<RecordedRequest>>,
     notifications: Mutex<DeliveryLog>,
+    /// Messages queued for delivery whose every attempt (retries included) is not over yet.
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl Recorder {
+    pub(crate) fn message_queued(&self) {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn message_done(&self) {
+        self.in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Messages still being delivered: queued, waiting to be sent, in flight, or waiting for a
+    /// retry. A test waiting for quiet waits for this to reach 0.
+    pub fn messages_in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn record_request(&self, request: RecordedRequest) {
         lock(&self.requests).push(request);
     }

@@ -21,6 +21,9 @@ pub enum ChannelStatus {
     NeedsReauth,
     /// The calendar is gone or the channel was stopped; kept for the record.
     Stopped,
+    /// A sync would have dismissed most of the calendar's deadlines at once (`hold_reason`):
+    /// nothing syncs or pushes until an operator or the user confirms or re-pushes.
+    Held,
 }
 
 impl ChannelStatus {
@@ -29,6 +32,7 @@ impl ChannelStatus {
             Self::Active => "active",
             Self::NeedsReauth => "needs_reauth",
             Self::Stopped => "stopped",
+            Self::Held => "held",
         }
     }
 }
@@ -40,6 +44,7 @@ impl FromStr for ChannelStatus {
             "active" => Ok(Self::Active),
             "needs_reauth" => Ok(Self::NeedsReauth),
             "stopped" => Ok(Self::Stopped),
+            "held" => Ok(Self::Held),
             _ => Err(()),
         }
     }
@@ -320,4 +325,65 @@ pub fn list_all(conn: &mut PgConnection) -> QueryResult<Vec<CalendarChannel>> {
         .order((dsl::user_id.asc(), dsl::calendar_id.asc()))
         .select(CalendarChannel::as_select())
         .load(conn)
+}
+
+/// Holds the channel row `row_id` (see `ChannelStatus::Held`), saying why.
+pub fn hold(conn: &mut PgConnection, row_id: Uuid, reason: &str) -> QueryResult<bool> {
+    diesel::update(dsl::calendar_sync_channels.find(row_id))
+        .set((
+            dsl::status.eq(ChannelStatus::Held),
+            dsl::hold_reason.eq(reason),
+            dsl::held_at.eq(diesel::dsl::now),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Ends a hold: the channel is active again and its next sync is a full one; with
+/// `confirm_dismissal`, that sync may dismiss as many deadlines as it finds gone.
+pub fn release_hold(
+    conn: &mut PgConnection,
+    row_id: Uuid,
+    confirm_dismissal: bool,
+) -> QueryResult<bool> {
+    diesel::update(
+        dsl::calendar_sync_channels
+            .find(row_id)
+            .filter(dsl::status.eq(ChannelStatus::Held)),
+    )
+    .set((
+        dsl::status.eq(ChannelStatus::Active),
+        dsl::hold_reason.eq(None::<String>),
+        dsl::held_at.eq(None::<DateTime<Utc>>),
+        dsl::sync_token.eq(None::<String>),
+        dsl::mass_dismissal_confirmed.eq(confirm_dismissal),
+        dsl::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Whether the next sync of the row may dismiss many deadlines at once; the sync that does
+/// clears it (`consume_dismissal_confirmation`).
+pub fn dismissal_confirmed(conn: &mut PgConnection, row_id: Uuid) -> QueryResult<bool> {
+    dsl::calendar_sync_channels
+        .find(row_id)
+        .select(dsl::mass_dismissal_confirmed)
+        .first(conn)
+}
+
+pub fn consume_dismissal_confirmation(conn: &mut PgConnection, row_id: Uuid) -> QueryResult<()> {
+    diesel::update(dsl::calendar_sync_channels.find(row_id))
+        .set(dsl::mass_dismissal_confirmed.eq(false))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// How many channels are held (a metric).
+pub fn count_held(conn: &mut PgConnection) -> QueryResult<i64> {
+    dsl::calendar_sync_channels
+        .filter(dsl::status.eq(ChannelStatus::Held))
+        .count()
+        .get_result(conn)
 }

@@ -202,6 +202,7 @@ pub fn dismiss_missing(
             .filter(dsl::user_id.eq(user_id))
             .filter(dsl::calendar_id.eq(calendar_id))
             .filter(dsl::dismissed.eq(false))
+            .filter(dsl::removed.eq(false))
             .filter(dsl::updated_at.lt(listing_started_at))
             .filter(diesel::dsl::not(
                 dsl::google_event_id.eq_any(seen_event_ids),
@@ -212,6 +213,39 @@ pub fn dismiss_missing(
         dsl::updated_at.eq(diesel::dsl::now),
     ))
     .execute(conn)
+}
+
+/// The live links of a user's calendar (neither dismissed nor removed) that existed before a
+/// listing started and whose event it does not show: what `dismiss_missing` would dismiss.
+pub fn missing_from(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    calendar_id: &str,
+    seen_event_ids: &[String],
+    listing_started_at: DateTime<Utc>,
+) -> QueryResult<Vec<CaseEventLink>> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::dismissed.eq(false))
+        .filter(dsl::removed.eq(false))
+        .filter(dsl::updated_at.lt(listing_started_at))
+        .filter(diesel::dsl::not(
+            dsl::google_event_id.eq_any(seen_event_ids),
+        ))
+        .select(CaseEventLink::as_select())
+        .load(conn)
+}
+
+/// How many live links (neither dismissed nor removed) a user's calendar has.
+pub fn count_live(conn: &mut PgConnection, user_id: UserId, calendar_id: &str) -> QueryResult<i64> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::dismissed.eq(false))
+        .filter(dsl::removed.eq(false))
+        .count()
+        .get_result(conn)
 }
 
 /// Points the link at a new generation of its event (not yet written to Google).

@@ -164,7 +164,8 @@ pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<V
          WHERE EXISTS (SELECT 1 FROM calendar_sync_channels c
                        WHERE c.user_id = due.user_id AND c.status = 'active')
             OR NOT EXISTS (SELECT 1 FROM calendar_sync_channels c
-                           WHERE c.user_id = due.user_id AND c.status = 'needs_reauth')
+                           WHERE c.user_id = due.user_id
+                             AND c.status IN ('needs_reauth', 'held'))
          LIMIT $1",
     )
     .bind::<BigInt, _>(limit)

@@ -171,8 +171,8 @@ impl Pipeline {
             .unwrap()
     }
 
-    /// Waits until nothing is moving: every notification the emulator numbered is delivered
-    /// (none is still on its way to the webhook, about to become a job), the outbox is
+    /// Waits until nothing is moving: no notification is still on its way to the webhook
+    /// (about to become a job, or waiting for Google's retry), the outbox is
     /// drained, both queues are idle, and neither the emulator's records nor the queue
     /// counters change for 300 ms.
     pub async fn until_idle(&self) {
@@ -180,13 +180,7 @@ impl Pipeline {
         let snapshot = || async {
             let depth = self.redis.depth().await;
             let push_depth = pushes.depth().await.unwrap();
-            let notes = self.w.emu.notifications();
-            let delivered = self.w.emu.channels().iter().all(|c| {
-                c.last_message == 0
-                    || notes
-                        .iter()
-                        .any(|n| n.channel_id == c.id && n.message_number == c.last_message)
-            });
+            let delivered = self.w.emu.notifications_in_flight() == 0;
             let idle = delivered
                 && self.outbox_rows() == 0
                 && depth.ready + depth.delayed + depth.inflight == 0

@@ -1,3 +1,4 @@
 mod apply_rules;
+mod breaker;
 mod engine;
 mod lease;

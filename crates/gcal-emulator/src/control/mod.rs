@@ -371,6 +371,11 @@ impl Control {
         self.shared.recorder.clear();
     }
 
+    /// Notifications still being delivered (queued, delayed, in flight or awaiting a retry).
+    pub fn notifications_in_flight(&self) -> usize {
+        self.shared.recorder.messages_in_flight()
+    }
+
     /// Waits until `done` holds for the notification log, or `timeout` passes.
     ///
     /// Returns the log; `Err` carries it when the timeout passed first.
