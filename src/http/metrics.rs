@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -58,9 +59,23 @@ impl Metrics {
             .inc();
     }
 
-    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// Observes one request. Every label is taken from a fixed set, whatever the client
+    /// sent: `route` must be one of `routes` (else `unmatched`), the method and the status are
+    /// mapped by [`method_label`] and [`status_label`].
+    pub fn request(
+        &self,
+        routes: &[&'static str],
+        route: Option<&str>,
+        method: &Method,
+        status: StatusCode,
+        elapsed: Duration,
+    ) {
+        let route = route
+            .and_then(|r| routes.iter().find(|known| **known == r))
+            .copied()
+            .unwrap_or("unmatched");
         self.request_duration
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method_label(method), status_label(status)])
             .observe(elapsed.as_secs_f64());
     }
 
@@ -69,6 +84,40 @@ impl Metrics {
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// The method label: a standard method by name, any other (clients may invent methods) `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The status codes calsync or actix answer, labelled by number.
+const STATUS_LABELS: [&str; 13] = [
+    "200", "204", "400", "401", "403", "404", "405", "408", "413", "415", "429", "500", "503",
+];
+
+/// The status label: a code calsync or actix answers by number, any other by its class.
+pub fn status_label(status: StatusCode) -> &'static str {
+    let code = status.as_str();
+    if let Some(known) = STATUS_LABELS.iter().find(|known| **known == code) {
+        return known;
+    }
+    match status.as_u16() / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
     }
 }
 

@@ -18,16 +18,25 @@ use crate::config::HttpConfig;
 pub use error::ApiError;
 pub use state::AppState;
 
+const WEBHOOK: &str = "/api/webhooks/google-calendar";
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+const METRICS: &str = "/metrics";
+
+/// Every route pattern: the only values the `route` label of the request metrics takes
+/// (besides `unmatched`).
+const ROUTES: [&str; 4] = [WEBHOOK, HEALTHZ, READYZ, METRICS];
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.service(
-        web::resource("/api/webhooks/google-calendar")
+        web::resource(WEBHOOK)
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .route(web::post().to(webhooks::google_calendar::receive)),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(metrics::metrics));
+    .route(HEALTHZ, web::get().to(health::healthz))
+    .route(READYZ, web::get().to(health::readyz))
+    .route(METRICS, web::get().to(metrics::metrics));
 }
 
 /// The application: state, routes and request metrics. `serve` and the tests both use it.
@@ -59,14 +68,11 @@ async fn observe(
         .map(|s| s.metrics.clone());
     let res = next.call(req).await?;
     if let Some(m) = metrics {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
         m.request(
-            &route,
-            res.request().method().as_str(),
-            res.status().as_u16(),
+            &ROUTES,
+            res.request().match_pattern().as_deref(),
+            res.request().method(),
+            res.status(),
             started.elapsed(),
         );
     }

@@ -1,0 +1,4 @@
+//! The service's edges under attack or fault: what a client, an operator's slip or Google
+//! can send, and the bounds that keep it harmless.
+
+mod metrics_labels;
