@@ -3,7 +3,8 @@
 //! cover every `serve` and `worker` process).
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
@@ -13,12 +14,21 @@ use prometheus::{
 
 use crate::http::AppState;
 
+/// `calsync_outbox_rows` counts at most this many rows: the scrape's query reads no further,
+/// however large the backlog (a value at the cap means "at least that many").
+pub const OUTBOX_COUNT_CAP: i64 = 10_000;
+
+/// How long one outbox count serves scrapes before PostgreSQL is asked again.
+const OUTBOX_COUNT_TTL: Duration = Duration::from_secs(5);
+
 pub struct Metrics {
     registry: Registry,
     /// `calsync_webhook_notifications_total{resource_state, outcome, reason}`.
     notifications: IntCounterVec,
     /// `calsync_http_request_duration_seconds{route, method, status}`.
     request_duration: HistogramVec,
+    /// The last outbox count and when it was taken.
+    outbox_count: Mutex<Option<(Instant, i64)>>,
 }
 
 impl Metrics {
@@ -48,6 +58,7 @@ impl Metrics {
             registry,
             notifications,
             request_duration,
+            outbox_count: Mutex::new(None),
         })
     }
 
@@ -77,6 +88,17 @@ impl Metrics {
         self.request_duration
             .with_label_values(&[route, method_label(method), status_label(status)])
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn cached_outbox_count(&self) -> Option<i64> {
+        let cached = *self.outbox_count.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .filter(|(at, _)| at.elapsed() < OUTBOX_COUNT_TTL)
+            .map(|(_, n)| n)
+    }
+
+    fn remember_outbox_count(&self, n: i64) {
+        *self.outbox_count.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), n));
     }
 
     fn encode(&self) -> String {
@@ -186,16 +208,53 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# HELP calsync_queue_up Whether Redis answered this scrape."
     );
     let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up {up}");
-    let outbox = state
-        .db
-        .run(|conn| Ok::<_, crate::db::DbError>(crate::db::models::outbox::count_waiting(conn)?));
-    if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(1), outbox).await {
+    let outbox = match state.metrics.cached_outbox_count() {
+        Some(n) => Some(n),
+        None => {
+            let counted = tokio::time::timeout(
+                Duration::from_secs(1),
+                state
+                    .db
+                    .run(|conn| count_outbox_capped(conn, OUTBOX_COUNT_CAP)),
+            )
+            .await;
+            match counted {
+                Ok(Ok(n)) => {
+                    state.metrics.remember_outbox_count(n);
+                    Some(n)
+                }
+                _ => None,
+            }
+        }
+    };
+    if let Some(n) = outbox {
         let _ = writeln!(
             out,
-            "# HELP calsync_outbox_rows Case changes waiting to reach Google.\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {n}"
+            "# HELP calsync_outbox_rows Case changes waiting to reach Google (counted up to {OUTBOX_COUNT_CAP}).\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {n}"
         );
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Rows in `calendar_outbox`, counting no further than `cap`: the scan stops at the cap, so a
+/// scrape costs the shared database at most `cap` index entries, never a full count.
+fn count_outbox_capped(
+    conn: &mut diesel::PgConnection,
+    cap: i64,
+) -> Result<i64, crate::db::DbError> {
+    use diesel::RunQueryDsl;
+    let row: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM calendar_outbox LIMIT $1) AS capped",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(cap)
+    .get_result(conn)?;
+    Ok(row.n)
 }

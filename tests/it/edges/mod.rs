@@ -1,4 +1,5 @@
 //! The service's edges under attack or fault: what a client, an operator's slip or Google
 //! can send, and the bounds that keep it harmless.
 
+mod admin_port;
 mod metrics_labels;
