@@ -3,3 +3,4 @@
 
 mod admin_port;
 mod metrics_labels;
+mod secrets_in_errors;
