@@ -2,5 +2,6 @@
 //! can send, and the bounds that keep it harmless.
 
 mod admin_port;
+mod insecure_google;
 mod metrics_labels;
 mod secrets_in_errors;
