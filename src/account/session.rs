@@ -15,7 +15,8 @@ use crate::db::models::CredentialStatus;
 use crate::db::models::google_credential;
 use crate::db::{Db, DbError};
 use crate::google::{
-    CalendarApi, Event, EventsPage, GoogleError, ListQuery, OAuthClient, WatchChannel, WatchRequest,
+    CalendarApi, Event, EventsPage, GoogleError, GoogleLimits, ListQuery, OAuthClient,
+    WatchChannel, WatchRequest,
 };
 use crate::ids::UserId;
 
@@ -28,6 +29,7 @@ const EXPIRY_MARGIN: Duration = Duration::seconds(60);
 pub struct GoogleAccounts {
     api: CalendarApi,
     oauth: OAuthClient,
+    limits: GoogleLimits,
     db: Db,
     cipher: TokenCipher,
 }
@@ -39,13 +41,19 @@ impl GoogleAccounts {
             .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
-            api: CalendarApi::new(http.clone(), &config.api_base_url)?,
+            api: CalendarApi::new(
+                http.clone(),
+                &config.api_base_url,
+                config.limits.max_body_bytes,
+            )?,
             oauth: OAuthClient::new(
                 http,
                 &config.oauth_token_url,
                 &config.client_id,
                 config.client_secret.clone(),
+                config.limits.max_body_bytes,
             ),
+            limits: config.limits,
             db,
             cipher,
         })
@@ -71,6 +79,12 @@ pub struct UserSession {
 impl UserSession {
     pub fn user_id(&self) -> UserId {
         self.user_id
+    }
+
+    /// Fails once a listing has read more pages or events than the configured caps
+    /// (`SYNC_MAX_PAGES`, `SYNC_MAX_EVENTS`): Google's `nextPageToken` alone never ends a run.
+    pub fn check_listing(&self, pages: usize, events: usize) -> Result<(), AccountError> {
+        Ok(self.accounts.limits.check_listing(pages, events)?)
     }
 
     /// Runs `call` with an access token; on a 401 refreshes the token once and runs it again.

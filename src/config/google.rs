@@ -3,6 +3,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::env::{ConfigError, required_var, var, var_parsed};
+use crate::google::GoogleLimits;
 
 /// Where and as whom calsync talks to Google. Every URL is configurable so tests and demos
 /// can point them at the emulator.
@@ -16,6 +17,8 @@ pub struct GoogleConfig {
     pub client_secret: SecretString,
     /// Bound on each HTTP request to Google.
     pub request_timeout: Duration,
+    /// How much of Google's answers is read before calsync stops trusting them.
+    pub limits: GoogleLimits,
 }
 
 impl GoogleConfig {
@@ -25,6 +28,9 @@ impl GoogleConfig {
     /// - `GOOGLE_OAUTH_AUTH_URL` (default `https://accounts.google.com/o/oauth2/v2/auth`)
     /// - `GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET` (required)
     /// - `GOOGLE_REQUEST_TIMEOUT_MS` (default 15000)
+    /// - `GOOGLE_MAX_BODY_BYTES` (default 33554432, 32 MiB): longest response body read
+    /// - `SYNC_MAX_PAGES` (default 1000), `SYNC_MAX_EVENTS` (default 250000): most pages
+    ///   and events one listing reads before the run fails naming the cap
     /// - `CALSYNC_ALLOW_INSECURE_GOOGLE` (default 0): the three URLs must be `https://`
     ///   unless this is `1` (the emulator in tests and `scripts/dev`); a host that is not
     ///   Google's is warned about either way
@@ -56,6 +62,7 @@ impl GoogleConfig {
                 "GOOGLE_REQUEST_TIMEOUT_MS",
                 15_000u64,
             )?),
+            limits: limits_from_env()?,
         })
     }
 
@@ -73,8 +80,34 @@ impl GoogleConfig {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned().into(),
             request_timeout: Duration::from_secs(10),
+            limits: GoogleLimits::default(),
         }
     }
+}
+
+fn limits_from_env() -> Result<GoogleLimits, ConfigError> {
+    let d = GoogleLimits::default();
+    let at_least_one = |name: &'static str, n: usize| {
+        if n == 0 {
+            Err(ConfigError::Invalid {
+                name,
+                reason: "must be at least 1".into(),
+            })
+        } else {
+            Ok(n)
+        }
+    };
+    Ok(GoogleLimits {
+        max_body_bytes: at_least_one(
+            "GOOGLE_MAX_BODY_BYTES",
+            var_parsed("GOOGLE_MAX_BODY_BYTES", d.max_body_bytes)?,
+        )?,
+        max_pages: at_least_one("SYNC_MAX_PAGES", var_parsed("SYNC_MAX_PAGES", d.max_pages)?)?,
+        max_events: at_least_one(
+            "SYNC_MAX_EVENTS",
+            var_parsed("SYNC_MAX_EVENTS", d.max_events)?,
+        )?,
+    })
 }
 
 /// A boolean variable: `1`/`true` or `0`/`false` (default false).
