@@ -2,6 +2,7 @@
 //! can send, and the bounds that keep it harmless.
 
 mod admin_port;
+mod credentials_rotation;
 mod google_bounds;
 mod insecure_google;
 mod metrics_labels;
