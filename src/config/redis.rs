@@ -15,8 +15,8 @@ pub struct RedisConfig {
 
 impl RedisConfig {
     /// Reads:
-    /// - `REDIS_URL` (default `redis://127.0.0.1:6379`): a malformed one is refused naming
-    ///   the part that is wrong, never echoing the value
+    /// - `REDIS_URL` (default `redis://127.0.0.1:6379`; `rediss://` for TLS): a malformed
+    ///   one is refused naming the part that is wrong, never echoing the value
     /// - `REDIS_CONNECT_TIMEOUT_MS` (default 1000)
     pub fn from_env() -> Result<Self, ConfigError> {
         let url = var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());

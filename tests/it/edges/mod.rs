@@ -6,4 +6,5 @@ mod credentials_rotation;
 mod google_bounds;
 mod insecure_google;
 mod metrics_labels;
+mod rediss;
 mod secrets_in_errors;
