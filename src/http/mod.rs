@@ -4,6 +4,7 @@
 
 mod error;
 pub mod health;
+mod log_limit;
 pub mod metrics;
 mod state;
 pub mod webhooks;

@@ -3,6 +3,7 @@
 
 mod admin_port;
 mod credentials_rotation;
+mod forged_log_flood;
 mod google_bounds;
 mod insecure_google;
 mod metrics_labels;
