@@ -45,7 +45,9 @@ RUN apt-get update \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin calsync
 COPY --from=build /usr/local/bin/calsync /usr/local/bin/calsync
 USER calsync
-EXPOSE 8080
+# 8080: the webhook; 9090: /readyz and /metrics (ADMIN_BIND_ADDR, loopback by default: bind it
+# to an interface only the orchestrator and the scraper reach).
+EXPOSE 8080 9090
 ENV BIND_ADDR=0.0.0.0:8080 RUST_LOG=info
 ENTRYPOINT ["calsync"]
 CMD ["serve"]

@@ -480,6 +480,7 @@ async fn main() -> anyhow::Result<()> {
         state,
         &HttpConfig {
             bind_addr: "127.0.0.1:0".parse()?,
+            admin_bind_addr: "127.0.0.1:0".parse()?,
             workers: 1,
         },
     )?;

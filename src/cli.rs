@@ -47,6 +47,10 @@ pub enum CredentialsCommand {
         )]
         scopes: String,
     },
+    /// Re-seal every stored credential with the current TOKEN_ENCRYPTION_KEY, so that keys
+    /// in TOKEN_ENCRYPTION_PREVIOUS_KEYS can be removed afterwards. Safe while workers run
+    /// (a row changed meanwhile is left as it is). Exits 1 if any row could not be opened.
+    Reseal,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,9 @@
 //! A user's authorised access to Google: the access token comes from the cache in
 //! `google_credentials` while it has at least a minute left, otherwise from the token
 //! endpoint with the user's sealed refresh token (and is cached again, sealed). A 401 from the
-//! API refreshes once and retries once.
+//! API refreshes once and retries once. A row sealed under an older key (or an older binding)
+//! is re-sealed under the current key when it is opened, so its access token is cached again
+//! and the old key can go once `calsync credentials reseal` has seen to the rest.
 
 use std::future::Future;
 
@@ -12,10 +14,11 @@ use super::AccountError;
 use crate::config::GoogleConfig;
 use crate::crypto::TokenCipher;
 use crate::db::models::CredentialStatus;
-use crate::db::models::google_credential;
+use crate::db::models::google_credential::{self, OpenedCredential};
 use crate::db::{Db, DbError};
 use crate::google::{
-    CalendarApi, Event, EventsPage, GoogleError, ListQuery, OAuthClient, WatchChannel, WatchRequest,
+    CalendarApi, Event, EventsPage, GoogleError, GoogleLimits, ListQuery, OAuthClient,
+    WatchChannel, WatchRequest,
 };
 use crate::ids::UserId;
 
@@ -28,6 +31,7 @@ const EXPIRY_MARGIN: Duration = Duration::seconds(60);
 pub struct GoogleAccounts {
     api: CalendarApi,
     oauth: OAuthClient,
+    limits: GoogleLimits,
     db: Db,
     cipher: TokenCipher,
 }
@@ -39,13 +43,19 @@ impl GoogleAccounts {
             .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
-            api: CalendarApi::new(http.clone(), &config.api_base_url)?,
+            api: CalendarApi::new(
+                http.clone(),
+                &config.api_base_url,
+                config.limits.max_body_bytes,
+            )?,
             oauth: OAuthClient::new(
                 http,
                 &config.oauth_token_url,
                 &config.client_id,
                 config.client_secret.clone(),
+                config.limits.max_body_bytes,
             ),
+            limits: config.limits,
             db,
             cipher,
         })
@@ -71,6 +81,12 @@ pub struct UserSession {
 impl UserSession {
     pub fn user_id(&self) -> UserId {
         self.user_id
+    }
+
+    /// Fails once a listing has read more pages or events than the configured caps
+    /// (`SYNC_MAX_PAGES`, `SYNC_MAX_EVENTS`): Google's `nextPageToken` alone never ends a run.
+    pub fn check_listing(&self, pages: usize, events: usize) -> Result<(), AccountError> {
+        Ok(self.accounts.limits.check_listing(pages, events)?)
     }
 
     /// Runs `call` with an access token; on a 401 refreshes the token once and runs it again.
@@ -160,6 +176,33 @@ impl UserSession {
             .await
     }
 
+    /// Re-seals a stale row under the current key. A failure only costs the cache: the row
+    /// still opens with the key it has, and the next session tries again.
+    async fn reseal(&self, row: google_credential::GoogleCredential, opened: &OpenedCredential) {
+        let (cipher, user_id) = (self.accounts.cipher.clone(), self.user_id);
+        let opened = OpenedCredential {
+            refresh_token: opened.refresh_token.clone(),
+            access_token: opened.access_token.clone(),
+            stale: true,
+        };
+        let from_version = row.key_version;
+        let result = self
+            .accounts
+            .db
+            .run(move |conn| {
+                google_credential::reseal(conn, &cipher, &row, &opened).map_err(AccountError::from)
+            })
+            .await;
+        match result {
+            Ok(true) => log::info!(
+                "re-sealed the Google credentials of user {user_id} (key version {from_version} to {})",
+                self.accounts.cipher.current_version()
+            ),
+            Ok(false) => log::debug!("credentials of user {user_id} changed while re-sealing"),
+            Err(e) => log::warn!("could not re-seal the Google credentials of user {user_id}: {e}"),
+        }
+    }
+
     /// The access token to use: the one held, the cached one, or a refreshed one
     /// (`force_refresh` skips the first two).
     async fn access_token(&mut self, force_refresh: bool) -> Result<String, AccountError> {
@@ -177,13 +220,15 @@ impl UserSession {
             return Err(AccountError::GrantRevoked);
         }
         let cipher = &self.accounts.cipher;
-        if !force_refresh
-            && let Some(cached) = row.cached_access_token(cipher, Utc::now(), EXPIRY_MARGIN)?
-        {
-            self.token = Some(cached.clone().into());
-            return Ok(cached);
+        let opened = row.open(cipher, Utc::now(), EXPIRY_MARGIN)?;
+        if opened.stale {
+            self.reseal(row, &opened).await;
         }
-        let refresh_token = SecretString::from(row.refresh_token(cipher)?);
+        if !force_refresh && let Some(cached) = &opened.access_token {
+            self.token = Some(cached.clone());
+            return Ok(cached.expose_secret().to_owned());
+        }
+        let refresh_token = opened.refresh_token;
         let fresh = self
             .accounts
             .oauth

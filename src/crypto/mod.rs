@@ -2,4 +2,4 @@
 
 mod token_cipher;
 
-pub use token_cipher::{CryptoError, EncryptionKey, Sealed, TokenCipher};
+pub use token_cipher::{Binding, CryptoError, EncryptionKey, Opened, Sealed, TokenCipher};

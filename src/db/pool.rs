@@ -61,6 +61,7 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(config.checkout_timeout)
             .test_on_check_out(false)
+            .error_handler(Box::new(RedactingErrorHandler(config.clone())))
             .build_unchecked(manager);
         Self {
             pool,
@@ -97,7 +98,29 @@ impl Db {
     }
 }
 
-/// One unpooled connection, for one-shot commands such as `migrate`.
+/// One unpooled connection, for one-shot commands such as `migrate`. The error's text never
+/// holds the URL's password (libpq quotes the parts of a URL it rejects).
 pub fn connect(config: &DatabaseConfig) -> Result<PgConnection, ConnectionError> {
-    PgConnection::establish(config.url.expose_secret())
+    PgConnection::establish(config.url.expose_secret()).map_err(|e| match e {
+        ConnectionError::InvalidCString(n) => ConnectionError::InvalidCString(n),
+        ConnectionError::BadConnection(m) => ConnectionError::BadConnection(config.redact(&m)),
+        ConnectionError::InvalidConnectionUrl(m) => {
+            ConnectionError::InvalidConnectionUrl(config.redact(&m))
+        }
+        other => ConnectionError::BadConnection(config.redact(&other.to_string())),
+    })
+}
+
+/// Logs the pool's failed connection attempts (r2d2's default handler logs libpq's message
+/// as it is) with the URL's secrets taken out.
+#[derive(Debug)]
+struct RedactingErrorHandler(DatabaseConfig);
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for RedactingErrorHandler {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        log::error!(
+            "opening a PostgreSQL connection failed: {}",
+            self.0.redact(&error.to_string())
+        );
+    }
 }

@@ -41,17 +41,27 @@ pub struct WatchParams {
 pub struct CalendarApi {
     http: reqwest::Client,
     base: Url,
+    max_body: usize,
 }
 
 impl CalendarApi {
-    /// `base` is e.g. `https://www.googleapis.com/calendar/v3`.
-    pub fn new(http: reqwest::Client, base: &str) -> Result<Self, url::ParseError> {
+    /// `base` is e.g. `https://www.googleapis.com/calendar/v3`; no response body longer than
+    /// `max_body` bytes is read.
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        max_body: usize,
+    ) -> Result<Self, url::ParseError> {
         let mut base = Url::parse(base)?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Ok(Self { http, base })
+        Ok(Self {
+            http,
+            base,
+            max_body,
+        })
     }
 
     /// The base URL joined with percent-encoded path segments.
@@ -191,7 +201,7 @@ impl CalendarApi {
 
     /// Sends the request; a non-2xx answer becomes the classified error.
     async fn send(&self, request: RequestBuilder) -> Result<bytes::Bytes, GoogleError> {
-        let (status, headers, body) = exchange(request).await?;
+        let (status, headers, body) = exchange(request, self.max_body).await?;
         if status.is_success() {
             Ok(body)
         } else {
@@ -220,8 +230,12 @@ mod tests {
 
     #[test]
     fn calendar_ids_are_percent_encoded_as_path_segments() {
-        let api =
-            CalendarApi::new(reqwest::Client::new(), "http://127.0.0.1:1/calendar/v3").unwrap();
+        let api = CalendarApi::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:1/calendar/v3",
+            1024,
+        )
+        .unwrap();
         let url = api.events_url("team@example.com", &["abc/def"]).unwrap();
         assert_eq!(
             url.as_str(),

@@ -61,6 +61,32 @@ pub enum GoogleError {
     /// A 2xx whose body could not be read as expected.
     #[error("unexpected response from Google: {0}")]
     Decode(String),
+    /// Google's answer went past one of calsync's bounds; nothing more of it was read.
+    #[error("Google's answer exceeded {0}")]
+    LimitExceeded(Limit),
+}
+
+/// Which bound an answer went past, with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A response body longer than this many bytes.
+    BodyBytes(usize),
+    /// A listing with more pages than this.
+    Pages(usize),
+    /// A listing with more events than this.
+    Events(usize),
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BodyBytes(n) => {
+                write!(f, "the body size cap of {n} bytes (GOOGLE_MAX_BODY_BYTES)")
+            }
+            Self::Pages(n) => write!(f, "the cap of {n} pages per listing (SYNC_MAX_PAGES)"),
+            Self::Events(n) => write!(f, "the cap of {n} events per listing (SYNC_MAX_EVENTS)"),
+        }
+    }
 }
 
 impl Classify for GoogleError {
@@ -82,7 +108,9 @@ impl Classify for GoogleError {
             | Self::PreconditionFailed
             | Self::Forbidden { .. }
             | Self::Rejected { .. }
-            | Self::Decode(_) => Failure::Permanent,
+            | Self::Decode(_)
+            // The same calendar answers the same way next time; the backstop tries again.
+            | Self::LimitExceeded(_) => Failure::Permanent,
         }
     }
 }
@@ -173,22 +201,38 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GoogleE
     }
 }
 
-/// A sent request's answer, read whole: status, headers and body. A transport failure at any
-/// point (connect, timeout, broken body) is `Transient`.
+/// A sent request's answer: status, headers and body, the body read up to `max_body` bytes
+/// (a longer one is `LimitExceeded`, whatever its `Content-Length` says). A transport
+/// failure at any point (connect, timeout, broken body) is `Transient`.
 pub async fn exchange(
     request: reqwest::RequestBuilder,
+    max_body: usize,
 ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), GoogleError> {
-    let response = request
+    let mut response = request
         .send()
         .await
         .map_err(|e| GoogleError::from_transport(&e))?;
+    let too_large = GoogleError::LimitExceeded(Limit::BodyBytes(max_body));
+    if response
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(max_body).unwrap_or(u64::MAX))
+    {
+        return Err(too_large);
+    }
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response
-        .bytes()
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| GoogleError::from_transport(&e))?;
-    Ok((status, headers, body))
+        .map_err(|e| GoogleError::from_transport(&e))?
+    {
+        if body.len() + chunk.len() > max_body {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, headers, body.freeze()))
 }
 
 /// `Retry-After` as a delay: either delta-seconds or an HTTP date.
@@ -297,6 +341,42 @@ mod tests {
         );
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(12)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn an_enormous_retry_after_is_clamped_by_the_policy() {
+        use crate::retry::{Decision, RetryPolicy, Work};
+        let policy = RetryPolicy::default();
+        let now = Utc::now();
+        for raw in ["18446744073709551615", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(raw).unwrap());
+            let failure = classify(StatusCode::TOO_MANY_REQUESTS, &h, b"").classify();
+            assert!(matches!(
+                failure,
+                Failure::RateLimited {
+                    retry_after: Some(_)
+                }
+            ));
+            assert_eq!(
+                policy.in_run(failure, 1),
+                None,
+                "{raw}: not waited for in a run"
+            );
+            for work in [Work::Job, Work::OutboxCase] {
+                let Decision::Requeue(d) = policy.decide(work, failure, 1) else {
+                    panic!("{raw}: {work:?} is requeued");
+                };
+                assert!(d <= policy.retry_after_cap.max(policy.cap), "{raw}: {d:?}");
+            }
+        }
+        // Past u64 seconds: unreadable, so the ordinary backoff applies.
+        let mut h = HeaderMap::new();
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("184467440737095516160"),
+        );
         assert_eq!(retry_after(&h, now), None);
     }
 }

@@ -46,6 +46,7 @@ pub struct OAuthClient {
     token_url: String,
     client_id: String,
     client_secret: SecretString,
+    max_body: usize,
 }
 
 impl OAuthClient {
@@ -54,12 +55,14 @@ impl OAuthClient {
         token_url: &str,
         client_id: &str,
         client_secret: SecretString,
+        max_body: usize,
     ) -> Self {
         Self {
             http,
             token_url: token_url.to_owned(),
             client_id: client_id.to_owned(),
             client_secret,
+            max_body,
         }
     }
 
@@ -74,7 +77,8 @@ impl OAuthClient {
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.expose_secret()),
         ];
-        let (status, headers, body) = exchange(self.http.post(&self.token_url).form(&form)).await?;
+        let (status, headers, body) =
+            exchange(self.http.post(&self.token_url).form(&form), self.max_body).await?;
         if status.is_success() {
             let parsed: TokenResponse =
                 serde_json::from_slice(&body).map_err(|e| GoogleError::Decode(e.to_string()))?;

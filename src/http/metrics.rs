@@ -3,8 +3,10 @@
 //! cover every `serve` and `worker` process).
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -12,12 +14,21 @@ use prometheus::{
 
 use crate::http::AppState;
 
+/// `calsync_outbox_rows` counts at most this many rows: the scrape's query reads no further,
+/// however large the backlog (a value at the cap means "at least that many").
+pub const OUTBOX_COUNT_CAP: i64 = 10_000;
+
+/// How long one outbox count serves scrapes before PostgreSQL is asked again.
+const OUTBOX_COUNT_TTL: Duration = Duration::from_secs(5);
+
 pub struct Metrics {
     registry: Registry,
     /// `calsync_webhook_notifications_total{resource_state, outcome, reason}`.
     notifications: IntCounterVec,
     /// `calsync_http_request_duration_seconds{route, method, status}`.
     request_duration: HistogramVec,
+    /// The last outbox count and when it was taken.
+    outbox_count: Mutex<Option<(Instant, i64)>>,
 }
 
 impl Metrics {
@@ -47,6 +58,7 @@ impl Metrics {
             registry,
             notifications,
             request_duration,
+            outbox_count: Mutex::new(None),
         })
     }
 
@@ -58,10 +70,35 @@ impl Metrics {
             .inc();
     }
 
-    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// Observes one request. Every label is taken from a fixed set, whatever the client
+    /// sent: `route` must be one of `routes` (else `unmatched`), the method and the status are
+    /// mapped by [`method_label`] and [`status_label`].
+    pub fn request(
+        &self,
+        routes: &[&'static str],
+        route: Option<&str>,
+        method: &Method,
+        status: StatusCode,
+        elapsed: Duration,
+    ) {
+        let route = route
+            .and_then(|r| routes.iter().find(|known| **known == r))
+            .copied()
+            .unwrap_or("unmatched");
         self.request_duration
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method_label(method), status_label(status)])
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn cached_outbox_count(&self) -> Option<i64> {
+        let cached = *self.outbox_count.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .filter(|(at, _)| at.elapsed() < OUTBOX_COUNT_TTL)
+            .map(|(_, n)| n)
+    }
+
+    fn remember_outbox_count(&self, n: i64) {
+        *self.outbox_count.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), n));
     }
 
     fn encode(&self) -> String {
@@ -69,6 +106,40 @@ impl Metrics {
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// The method label: a standard method by name, any other (clients may invent methods) `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The status codes calsync or actix answer, labelled by number.
+const STATUS_LABELS: [&str; 13] = [
+    "200", "204", "400", "401", "403", "404", "405", "408", "413", "415", "429", "500", "503",
+];
+
+/// The status label: a code calsync or actix answers by number, any other by its class.
+pub fn status_label(status: StatusCode) -> &'static str {
+    let code = status.as_str();
+    if let Some(known) = STATUS_LABELS.iter().find(|known| **known == code) {
+        return known;
+    }
+    match status.as_u16() / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
     }
 }
 
@@ -137,17 +208,40 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# HELP calsync_queue_up Whether Redis answered this scrape."
     );
     let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up {up}");
-    let counts = state.db.run(|conn| {
-        Ok::<_, crate::db::DbError>((
-            crate::db::models::outbox::count_waiting(conn)?,
-            crate::db::models::calendar_channel::count_held(conn)?,
-        ))
-    });
-    if let Ok(Ok((outbox, held))) = tokio::time::timeout(Duration::from_secs(1), counts).await {
+    let outbox = match state.metrics.cached_outbox_count() {
+        Some(n) => Some(n),
+        None => {
+            let counted = tokio::time::timeout(
+                Duration::from_secs(1),
+                state
+                    .db
+                    .run(|conn| count_outbox_capped(conn, OUTBOX_COUNT_CAP)),
+            )
+            .await;
+            match counted {
+                Ok(Ok(n)) => {
+                    state.metrics.remember_outbox_count(n);
+                    Some(n)
+                }
+                _ => None,
+            }
+        }
+    };
+    if let Some(n) = outbox {
         let _ = writeln!(
             out,
-            "# HELP calsync_outbox_rows Case changes waiting to reach Google.\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {outbox}"
+            "# HELP calsync_outbox_rows Case changes waiting to reach Google (counted up to {OUTBOX_COUNT_CAP}).\n# TYPE calsync_outbox_rows gauge\ncalsync_outbox_rows {n}"
         );
+    }
+    // Held channels are few and indexed (a partial index on status = 'held').
+    let held = tokio::time::timeout(
+        Duration::from_secs(1),
+        state.db.run(|conn| {
+            Ok::<_, crate::db::DbError>(crate::db::models::calendar_channel::count_held(conn)?)
+        }),
+    )
+    .await;
+    if let Ok(Ok(held)) = held {
         let _ = writeln!(
             out,
             "# HELP calsync_channels_held Channels held because a sync would have dismissed most of their deadlines at once.\n# TYPE calsync_channels_held gauge\ncalsync_channels_held {held}"
@@ -156,4 +250,25 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Rows in `calendar_outbox`, counting no further than `cap`: the scan stops at the cap, so a
+/// scrape costs the shared database at most `cap` index entries, never a full count.
+fn count_outbox_capped(
+    conn: &mut diesel::PgConnection,
+    cap: i64,
+) -> Result<i64, crate::db::DbError> {
+    use diesel::RunQueryDsl;
+    let row: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM calendar_outbox LIMIT $1) AS capped",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(cap)
+    .get_result(conn)?;
+    Ok(row.n)
 }

@@ -1,16 +1,22 @@
-//! The HTTP surface of `calsync serve`: routes, the latency middleware and the server.
+//! The HTTP surface of `calsync serve`: routes, the latency middleware and the servers. The
+//! public server (`BIND_ADDR`) answers only the webhook and `/healthz`; `/readyz` and
+//! `/metrics`, which reach PostgreSQL and Redis, are on the admin server (`ADMIN_BIND_ADDR`).
 
 mod error;
 pub mod health;
+mod log_limit;
 pub mod metrics;
 mod state;
 pub mod webhooks;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
 
@@ -18,19 +24,35 @@ use crate::config::HttpConfig;
 pub use error::ApiError;
 pub use state::AppState;
 
-/// Registers every route.
+const WEBHOOK: &str = "/api/webhooks/google-calendar";
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+const METRICS: &str = "/metrics";
+
+/// Every route pattern: the only values the `route` label of the request metrics takes
+/// (besides `unmatched`).
+const ROUTES: [&str; 4] = [WEBHOOK, HEALTHZ, READYZ, METRICS];
+
+/// Registers the public routes: the webhook, and `/healthz` for the load balancer.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.service(
-        web::resource("/api/webhooks/google-calendar")
+        web::resource(WEBHOOK)
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .route(web::post().to(webhooks::google_calendar::receive)),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(metrics::metrics));
+    .route(HEALTHZ, web::get().to(health::healthz));
 }
 
-/// The application: state, routes and request metrics. `serve` and the tests both use it.
+/// Registers the operational routes, served only on `ADMIN_BIND_ADDR`: `/healthz`, `/readyz`
+/// (which checks PostgreSQL and Redis) and `/metrics` (which reads Redis and PostgreSQL).
+pub fn configure_admin(cfg: &mut web::ServiceConfig) {
+    cfg.route(HEALTHZ, web::get().to(health::healthz))
+        .route(READYZ, web::get().to(health::readyz))
+        .route(METRICS, web::get().to(metrics::metrics));
+}
+
+/// The public application: state, the webhook and `/healthz`, and request metrics. `serve`
+/// and the tests both use it.
 pub fn app(
     state: AppState,
 ) -> App<
@@ -49,6 +71,24 @@ pub fn app(
         .configure(|cfg| configure(cfg, max_body))
 }
 
+/// The admin application (`/healthz`, `/readyz`, `/metrics`), on its own address.
+pub fn admin_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .wrap(from_fn(observe))
+        .configure(configure_admin)
+}
+
 async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -59,32 +99,105 @@ async fn observe(
         .map(|s| s.metrics.clone());
     let res = next.call(req).await?;
     if let Some(m) = metrics {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
         m.request(
-            &route,
-            res.request().method().as_str(),
-            res.status().as_u16(),
+            &ROUTES,
+            res.request().match_pattern().as_deref(),
+            res.request().method(),
+            res.status(),
             started.elapsed(),
         );
     }
     Ok(res)
 }
 
-/// Binds the server (port 0 picks a free port) and returns it with the bound address; the
-/// caller awaits the server. Must run inside an actix system.
-pub fn listen(state: AppState, config: &HttpConfig) -> std::io::Result<(Server, SocketAddr)> {
-    let mut server = HttpServer::new(move || app(state.clone())).shutdown_timeout(10);
-    if config.workers > 0 {
-        server = server.workers(config.workers);
+/// The two servers of `serve`, run as one future: the public one (`BIND_ADDR`: the webhook
+/// and `/healthz`) and the admin one (`ADMIN_BIND_ADDR`: `/healthz`, `/readyz`, `/metrics`).
+/// It ends when either server ends (both stop on SIGTERM or SIGINT).
+pub struct Listening {
+    admin_addr: SocketAddr,
+    handles: ServerHandles,
+    run: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>,
+}
+
+impl Listening {
+    /// Where the admin server listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
     }
-    let server = server.bind(config.bind_addr)?;
-    let addr = server
-        .addrs()
+
+    /// A handle that stops both servers.
+    pub fn handle(&self) -> ServerHandles {
+        self.handles.clone()
+    }
+}
+
+impl Future for Listening {
+    type Output = std::io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.run.as_mut().poll(cx)
+    }
+}
+
+/// Stops the public and the admin server together.
+#[derive(Clone)]
+pub struct ServerHandles {
+    public: ServerHandle,
+    admin: ServerHandle,
+}
+
+impl ServerHandles {
+    /// Stops both servers; `graceful` lets requests in flight finish.
+    pub async fn stop(&self, graceful: bool) {
+        futures::join!(self.public.stop(graceful), self.admin.stop(graceful));
+    }
+}
+
+/// Binds both servers (port 0 picks a free port) and returns them with the public address
+/// (the admin one is [`Listening::admin_addr`]); the caller awaits the result. Must run
+/// inside an actix system.
+pub fn listen(state: AppState, config: &HttpConfig) -> std::io::Result<(Listening, SocketAddr)> {
+    let public_state = state.clone();
+    let mut public = HttpServer::new(move || app(public_state.clone())).shutdown_timeout(10);
+    if config.workers > 0 {
+        public = public.workers(config.workers);
+    }
+    let public = public.bind(config.bind_addr)?;
+    let public_addr = first_addr(&public.addrs())?;
+    // Scrapes and probes are few: one worker thread is plenty.
+    let admin = HttpServer::new(move || admin_app(state.clone()))
+        .workers(1)
+        .shutdown_timeout(5)
+        .bind(config.admin_bind_addr)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("binding ADMIN_BIND_ADDR {}: {e}", config.admin_bind_addr),
+            )
+        })?;
+    let admin_addr = first_addr(&admin.addrs())?;
+    let (public, admin): (Server, Server) = (public.run(), admin.run());
+    let handles = ServerHandles {
+        public: public.handle(),
+        admin: admin.handle(),
+    };
+    let run = Box::pin(async move {
+        futures::try_join!(public, admin)?;
+        Ok(())
+    });
+    Ok((
+        Listening {
+            admin_addr,
+            handles,
+            run,
+        },
+        public_addr,
+    ))
+}
+
+fn first_addr(addrs: &[SocketAddr]) -> std::io::Result<SocketAddr> {
+    addrs
         .first()
         .copied()
-        .ok_or_else(|| std::io::Error::other("server bound to no address"))?;
-    Ok((server.run(), addr))
+        .ok_or_else(|| std::io::Error::other("server bound to no address"))
 }

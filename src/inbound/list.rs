@@ -54,6 +54,7 @@ where
         };
         listing.pages += 1;
         listing.events.extend(page.items);
+        session.check_listing(listing.pages, listing.events.len())?;
         on_page().await?;
         match (page.next_page_token, page.next_sync_token) {
             (Some(next), _) => page_token = Some(next),

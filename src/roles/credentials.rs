@@ -1,9 +1,11 @@
 //! `calsync credentials set`: store a user's Google refresh token, sealed.
+//! `calsync credentials reseal`: seal every stored credential again with the current key.
 
 use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use chrono::Utc;
 use diesel::prelude::*;
 
 use crate::cli::CredentialsCommand;
@@ -54,5 +56,60 @@ pub fn run(command: CredentialsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        CredentialsCommand::Reseal => reseal(),
     }
+}
+
+/// Rows read per batch.
+const RESEAL_BATCH: i64 = 500;
+
+fn reseal() -> anyhow::Result<ExitCode> {
+    let crypto = CryptoConfig::from_env()?;
+    let cipher = &crypto.cipher;
+    let mut conn =
+        crate::db::connect(&DatabaseConfig::from_env()?).context("connecting to PostgreSQL")?;
+    crate::db::migrations::ensure_current(&mut conn)?;
+    let (mut resealed, mut current, mut changed, mut failed) = (0usize, 0usize, 0usize, 0usize);
+    let mut after = None;
+    loop {
+        let rows = google_credential::list_after(&mut conn, after, RESEAL_BATCH)
+            .context("reading credentials")?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.user_id);
+        for row in rows {
+            // The access token is re-sealed only while it is still good for a minute.
+            match row.open(cipher, Utc::now(), chrono::Duration::seconds(60)) {
+                Ok(opened) if !opened.stale => current += 1,
+                Ok(opened) => {
+                    if google_credential::reseal(&mut conn, cipher, &row, &opened)
+                        .context("writing re-sealed credentials")?
+                    {
+                        resealed += 1;
+                    } else {
+                        changed += 1;
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!(
+                        "user {}: cannot open (key version {}): {e}",
+                        row.user_id, row.key_version
+                    );
+                }
+            }
+        }
+    }
+    println!(
+        "re-sealed {resealed} credentials with key version {}; {current} already current; \
+         {changed} changed meanwhile (already re-written); {failed} could not be opened",
+        cipher.current_version()
+    );
+    if failed > 0 {
+        eprintln!(
+            "keep the keys in TOKEN_ENCRYPTION_PREVIOUS_KEYS until the rows above are fixed \
+             (or their users reconnect)"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }

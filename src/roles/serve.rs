@@ -31,7 +31,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         let (server, addr) = crate::http::listen(state, &http_config)
             .with_context(|| format!("binding {}", http_config.bind_addr))?;
         log::info!(
-            "serving on http://{addr} (queue namespace {})",
+            "serving on http://{addr}, admin (/readyz, /metrics) on http://{} (queue namespace {})",
+            server.admin_addr(),
             queue_config.namespace
         );
         server.await.context("running the HTTP server")

@@ -27,12 +27,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .max(u32::try_from(worker_config.concurrency).unwrap_or(u32::MAX));
 
     let db = Db::new(&db_config);
+    // Configuration errors first, before any connection is tried.
+    let google = super::context::google_accounts(&db)?;
+    let renewal = renewal_setup()?;
     {
         let mut conn = db.checkout().context("connecting to PostgreSQL")?;
         migrations::ensure_current(&mut conn)?;
     }
-    let google = super::context::google_accounts(&db)?;
-    let renewal = renewal_setup()?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

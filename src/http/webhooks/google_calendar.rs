@@ -18,6 +18,7 @@ use crate::channel_token;
 use crate::domain::is_valid_channel_id;
 use crate::http::ApiError;
 use crate::http::AppState;
+use crate::http::log_limit;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::queue::EnqueueOutcome;
 
@@ -61,7 +62,7 @@ pub async fn receive(
         channel_id,
         token,
     ) {
-        log::warn!("rejected notification for channel {channel_id}: wrong channel token");
+        log_limit::wrong_channel_token(channel_id);
         return reject("invalid_token", ApiError::Unauthorized);
     }
     match state_header {

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use calsync::channel_token;
 use calsync::channels::{WatchTarget, watch_calendar};
 use calsync::config::{HttpConfig, RedisConfig, WebhookConfig};
+use calsync::http::ServerHandles;
 use calsync::http::{self, AppState};
 use calsync::inbound::SyncOutcome;
 use calsync::jobs::JobQueue;
@@ -33,7 +33,7 @@ pub const WITHIN: Duration = Duration::from_secs(20);
 // Fields drop in order: the workers go before the queue and the database they use.
 pub struct Pipeline {
     workers: Vec<RunningWorker>,
-    server: ServerHandle,
+    server: ServerHandles,
     pub redis: TestRedis,
     pub w: GoogleWorld,
     pub webhook_url: String,
@@ -83,6 +83,7 @@ impl Pipeline {
         .unwrap();
         let http_config = HttpConfig {
             bind_addr: "127.0.0.1:0".parse().unwrap(),
+            admin_bind_addr: "127.0.0.1:0".parse().unwrap(),
             workers: 1,
         };
         let (server, addr) = http::listen(state, &http_config).unwrap();

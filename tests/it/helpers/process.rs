@@ -26,6 +26,14 @@ impl ChildProcess {
         }
     }
 
+    /// The child's standard error, when it was spawned with `Stdio::piped()`.
+    pub fn take_stderr(&mut self) -> std::process::ChildStderr {
+        self.child
+            .as_mut()
+            .and_then(|c| c.stderr.take())
+            .expect("spawned with a piped stderr")
+    }
+
     pub fn id(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
@@ -96,6 +104,8 @@ pub fn calsync_worker(database_url: &str, redis_url: &str, namespace: &str) -> C
         .env("WORKER_CONCURRENCY", "2")
         .env("WORKER_NAME", "child")
         .env("RUST_LOG", "error")
+        // Test Googles (the emulator, an unreachable port) are plain http on loopback.
+        .env("CALSYNC_ALLOW_INSECURE_GOOGLE", "1")
         .env("GOOGLE_API_BASE_URL", "http://127.0.0.1:9/calendar/v3")
         .env("GOOGLE_OAUTH_TOKEN_URL", "http://127.0.0.1:9/token")
         .env("GOOGLE_CLIENT_ID", "test-client")

@@ -334,7 +334,8 @@ async fn metrics_count_notifications_by_state_and_outcome() {
         notification("chan-a", "bad", "exists", 3).to_request(),
     )
     .await;
-    let (status, body) = send(&app, TestRequest::get().uri("/metrics").to_request()).await;
+    let admin = test::init_service(http::admin_app(t.state.clone())).await;
+    let (status, body) = send(&admin, TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(status, StatusCode::OK);
     for line in [
         r#"calsync_webhook_notifications_total{outcome="accepted",reason="",resource_state="exists"} 1"#,
@@ -364,7 +365,8 @@ async fn healthz_and_readyz_when_everything_is_up() {
             .0,
         StatusCode::OK
     );
-    let (status, body) = send(&app, TestRequest::get().uri("/readyz").to_request()).await;
+    let admin = test::init_service(http::admin_app(t.state.clone())).await;
+    let (status, body) = send(&admin, TestRequest::get().uri("/readyz").to_request()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""postgres":"ok""#) && body.contains(r#""redis":"ok""#));
 }

@@ -1,3 +1,3 @@
 mod google_calendar;
 mod outage;
-mod server;
+pub(crate) mod server;

@@ -36,7 +36,8 @@ async fn redis_unreachable_is_503_within_the_bound_and_not_ready() {
         .unwrap()
         .port();
     let state = state_for(&db, &redis, &format!("redis://127.0.0.1:{port}"), webhook());
-    let app = test::init_service(http::app(state)).await;
+    let app = test::init_service(http::app(state.clone())).await;
+    let admin = test::init_service(http::admin_app(state)).await;
     for n in 1..4 {
         let start = Instant::now();
         let (status, body) = send(
@@ -55,7 +56,7 @@ async fn redis_unreachable_is_503_within_the_bound_and_not_ready() {
             "5xx bodies are opaque: {body}"
         );
     }
-    let (status, body) = send(&app, TestRequest::get().uri("/readyz").to_request()).await;
+    let (status, body) = send(&admin, TestRequest::get().uri("/readyz").to_request()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         body.contains(r#""redis":"down""#) && body.contains(r#""postgres":"ok""#),

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::test_app::TestApp;
 
-async fn raw(addr: SocketAddr, request: &str) -> String {
+pub(crate) async fn raw(addr: SocketAddr, request: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(request.as_bytes()).await.unwrap();
     let mut out = String::new();
@@ -21,6 +21,7 @@ async fn serve_answers_over_tcp() {
     let t = TestApp::ingress_only();
     let config = HttpConfig {
         bind_addr: "127.0.0.1:0".parse().unwrap(),
+        admin_bind_addr: "127.0.0.1:0".parse().unwrap(),
         workers: 1,
     };
     let (server, addr) = http::listen(t.state.clone(), &config).unwrap();
