@@ -173,11 +173,6 @@ pub fn users_with_due_rows(conn: &mut PgConnection, limit: i64) -> QueryResult<V
     .map(|users| users.into_iter().map(|u| u.user_id).collect())
 }
 
-/// Rows waiting, due or backed off.
-pub fn count_waiting(conn: &mut PgConnection) -> QueryResult<i64> {
-    dsl::calendar_outbox.count().get_result(conn)
-}
-
 /// Queues a push for each of `case_ids` (used when a calendar is first watched).
 pub fn enqueue_cases(
     conn: &mut PgConnection,

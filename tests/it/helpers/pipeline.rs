@@ -62,6 +62,27 @@ impl Default for PipelineOptions {
     }
 }
 
+impl PipelineOptions {
+    /// Google answering every call in `min`–`max` ms (as Google does in about 100), two job
+    /// slots per worker, and no worker started yet: tests start theirs once their fixtures
+    /// are in place (a running worker would push a fixture's case before its calendar is
+    /// watched, and take its event off the calendar).
+    pub fn google_paced(min_ms: u64, max_ms: u64) -> Self {
+        Self {
+            emulator: EmulatorConfig {
+                api_latency: Some((Duration::from_millis(min_ms), Duration::from_millis(max_ms))),
+                ..EmulatorConfig::default()
+            },
+            worker: WorkerOptions {
+                concurrency: 2,
+                ..WorkerOptions::default()
+            },
+            workers: false,
+            ..Self::default()
+        }
+    }
+}
+
 impl Pipeline {
     pub async fn start() -> Self {
         Self::start_with(PipelineOptions::default()).await

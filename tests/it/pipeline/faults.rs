@@ -70,16 +70,34 @@ fn credentials_for_child_workers(p: &Pipeline) {
     .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_mid_sync_delays_no_edit_more_than_the_bound() {
+/// A watched calendar with two linked deadlines and no worker yet.
+async fn two_watched_deadlines(
+    options: PipelineOptions,
+) -> (Pipeline, LinkedDeadline, LinkedDeadline) {
     let p = Pipeline::start_with(PipelineOptions {
         workers: false,
-        ..PipelineOptions::default()
+        ..options
     })
     .await;
     let first = linked_deadline(&p.w, DeadlineKind::RfeDue, day(9, 1));
     let second = linked_deadline(&p.w, DeadlineKind::RfiDue, day(9, 2));
     p.watch().await;
+    (p, first, second)
+}
+
+/// One in-process worker with the production retry policy and leases, not the test's quick
+/// ones; returns once the watch's own work is done.
+async fn start_production_worker(p: &mut Pipeline) {
+    let mut setup = p.worker_setup();
+    setup.retry = RetryPolicy::default();
+    setup.sync.settings = calsync::config::SyncSettings::default();
+    p.start_worker(setup);
+    p.until_idle().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_sync_delays_no_edit_more_than_the_bound() {
+    let (p, first, second) = two_watched_deadlines(PipelineOptions::default()).await;
     credentials_for_child_workers(&p);
     let mut doomed = worker_process(&p);
     p.until_idle().await;
@@ -159,20 +177,8 @@ impl Drop for DatabaseOutage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_seconds_without_postgresql_delay_no_edit_more_than_the_bound() {
-    let mut p = Pipeline::start_with(PipelineOptions {
-        workers: false,
-        ..PipelineOptions::default()
-    })
-    .await;
-    let in_google = linked_deadline(&p.w, DeadlineKind::RfeDue, day(9, 1));
-    let in_tracker = linked_deadline(&p.w, DeadlineKind::RfiDue, day(9, 2));
-    p.watch().await;
-    // The production retry policy and leases, not the test's quick ones.
-    let mut setup = p.worker_setup();
-    setup.retry = RetryPolicy::default();
-    setup.sync.settings = calsync::config::SyncSettings::default();
-    p.start_worker(setup);
-    p.until_idle().await;
+    let (mut p, in_google, in_tracker) = two_watched_deadlines(PipelineOptions::default()).await;
+    start_production_worker(&mut p).await;
 
     // A tracker change on its way out as the database goes away; a move in Google while it
     // is away (its notification reaches the webhook, which needs no database).
@@ -200,24 +206,17 @@ async fn five_seconds_without_postgresql_delay_no_edit_more_than_the_bound() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_delays_no_edit_more_than_the_bound() {
     let mut redis = ThrowawayRedis::start_persistent();
-    let mut p = Pipeline::start_with(PipelineOptions {
+    let (mut p, in_google, in_tracker) = two_watched_deadlines(PipelineOptions {
         // Google retries a notification that was answered 503, with growing waits.
         emulator: EmulatorConfig {
             notification_retry_delays: EmulatorConfig::standalone_retry_delays(),
             ..EmulatorConfig::default()
         },
         redis_url: Some(redis.url()),
-        workers: false,
         ..PipelineOptions::default()
     })
     .await;
-    let in_google = linked_deadline(&p.w, DeadlineKind::RfeDue, day(9, 1));
-    let in_tracker = linked_deadline(&p.w, DeadlineKind::RfiDue, day(9, 2));
-    p.watch().await;
-    let mut setup = p.worker_setup();
-    setup.retry = RetryPolicy::default();
-    p.start_worker(setup);
-    p.until_idle().await;
+    start_production_worker(&mut p).await;
 
     redis.kill();
     move_to(&p, &in_google, day(9, 24));

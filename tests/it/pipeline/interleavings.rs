@@ -14,12 +14,12 @@ use calsync::db::models::case_deadline;
 use calsync::db::models::sync_audit;
 use calsync::domain::DeadlineKind;
 use chrono::{DateTime, NaiveDate, Utc};
-use gcal_emulator::{EmulatorConfig, EventTime};
+use gcal_emulator::EventTime;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::inbound::support::{
-    LinkedDeadline, Pipeline, PipelineOptions, WorkerOptions, deadline_of, linked_deadline,
+    LinkedDeadline, Pipeline, PipelineOptions, deadline_of, linked_deadline,
 };
 
 const AGREE_WITHIN: Duration = Duration::from_secs(10);
@@ -65,19 +65,7 @@ async fn random_interleavings_of_edits_on_both_sides_end_on_the_later_write() {
     let (cases, per_case) = (env_or("RACE_CASES", 6), env_or("RACE_EDITS", 4));
     eprintln!("interleavings: RACE_SEED={seed} RACE_CASES={cases} RACE_EDITS={per_case}");
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut p = Pipeline::start_with(PipelineOptions {
-        emulator: EmulatorConfig {
-            api_latency: Some((Duration::from_millis(20), Duration::from_millis(150))),
-            ..EmulatorConfig::default()
-        },
-        worker: WorkerOptions {
-            concurrency: 2,
-            ..WorkerOptions::default()
-        },
-        workers: false,
-        ..PipelineOptions::default()
-    })
-    .await;
+    let mut p = Pipeline::start_with(PipelineOptions::google_paced(20, 150)).await;
     let start = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
     let deadlines: Vec<_> = (0..cases)
         .map(|_| linked_deadline(&p.w, DeadlineKind::RfeDue, start))

@@ -7,34 +7,19 @@ use std::time::{Duration, Instant};
 use calsync::db::models::sync_audit::{self, AuditEntry};
 use calsync::jobs::push_case_changes::PushCaseChanges;
 use chrono::NaiveDate;
-use gcal_emulator::{EmulatorConfig, NotificationMode};
+use gcal_emulator::NotificationMode;
 
 use super::inbound::support::{
-    LinkedDeadline, Pipeline, PipelineOptions, WorkerOptions, day, deadline_of, linked_deadline,
-    move_to,
+    LinkedDeadline, Pipeline, PipelineOptions, day, deadline_of, linked_deadline, move_to,
 };
 use crate::helpers::test_redis::counter;
 
 /// The bound the issue sets: case and event agree within this of the last edit.
 const AGREE_WITHIN: Duration = Duration::from_secs(10);
 
-/// A pipeline whose Google answers in 80–120 ms. Its workers start with [`watched`], once
-/// the fixtures are in place (a running worker would push a fixture's case before its
-/// calendar is watched, and take its event off the calendar).
+/// A pipeline whose Google answers in 80–120 ms; its workers start with [`watched`].
 async fn google_paced() -> Pipeline {
-    Pipeline::start_with(PipelineOptions {
-        emulator: EmulatorConfig {
-            api_latency: Some((Duration::from_millis(80), Duration::from_millis(120))),
-            ..EmulatorConfig::default()
-        },
-        worker: WorkerOptions {
-            concurrency: 2,
-            ..WorkerOptions::default()
-        },
-        workers: false,
-        ..PipelineOptions::default()
-    })
-    .await
+    Pipeline::start_with(PipelineOptions::google_paced(80, 120)).await
 }
 
 /// Watches the calendar, then starts two workers (as two processes) and waits until idle.
