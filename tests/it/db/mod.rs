@@ -1,4 +1,6 @@
+mod case_reassignment;
 mod channel_store;
+mod client_privileges;
 mod credentials;
 mod links;
 mod migrate_command;

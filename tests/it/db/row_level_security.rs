@@ -88,8 +88,13 @@ fn world() -> World {
     }
 }
 
+fn assert_refused<T: std::fmt::Debug>(result: QueryResult<T>) {
+    let err = result.expect_err("a client write must be refused");
+    assert!(err.to_string().contains("permission denied"), "{err}");
+}
+
 #[test]
-fn a_sees_and_changes_only_their_own_channels() {
+fn a_sees_only_their_own_channels_and_writes_none() {
     let mut w = world();
     let conn = &mut w.conn;
     let visible = channels::list_all(conn).unwrap();
@@ -101,19 +106,28 @@ fn a_sees_and_changes_only_their_own_channels() {
             .is_none()
     );
 
-    assert!(channels::update_sync_token(conn, &w.a_channel, "mine").unwrap());
-    assert!(!channels::update_sync_token(conn, &w.b_channel, "theirs").unwrap());
-    assert!(!channels::delete(conn, &w.b_channel).unwrap());
-
-    // A row for B is refused outright.
-    let err = channels::upsert(conn, &channel(w.b, &generate_channel_id())).unwrap_err();
-    assert!(err.to_string().contains("row-level security"), "{err}");
+    // Channel rows are calsync's machinery (status, lease, expiry, sync token): a client
+    // writes none of them, not even its own.
+    assert_refused(channels::update_sync_token(conn, &w.a_channel, "mine"));
+    assert_refused(channels::delete(conn, &w.a_channel));
+    assert_refused(channels::upsert(
+        conn,
+        &channel(w.a, &generate_channel_id()),
+    ));
+    assert_refused(
+        sql_query("UPDATE calendar_sync_channels SET sync_token = 'blanket'").execute(conn),
+    );
 
     sql_query("RESET ROLE").execute(conn).unwrap();
-    let b_row = channels::find_by_channel_id(conn, &w.b_channel)
-        .unwrap()
+    let rows: Vec<Owner> = sql_query("SELECT user_id, sync_token FROM calendar_sync_channels")
+        .load(conn)
         .unwrap();
-    assert_eq!(b_row.sync_token, None, "B's channel was not changed");
+    assert_eq!(rows.len(), 2, "no channel row was added or removed");
+    assert!(
+        rows.iter().all(|r| r.sync_token.is_none()),
+        "no sync token was changed"
+    );
+    assert!(rows.iter().any(|r| r.user_id == w.b));
 }
 
 #[derive(QueryableByName)]
@@ -125,67 +139,25 @@ struct Owner {
 }
 
 #[test]
-fn blanket_statements_reach_only_the_users_rows() {
-    // Statements without a WHERE clause are filtered by the UPDATE/DELETE policies alone
-    // (no SELECT policy applies), so this checks those policies themselves.
-    let mut w = world();
-    let conn = &mut w.conn;
-    let updated = sql_query("UPDATE calendar_sync_channels SET sync_token = 'blanket'")
-        .execute(conn)
-        .unwrap();
-    assert_eq!(updated, 1);
-    // Handing one's own row to another user is refused by the WITH CHECK clause.
-    let err = sql_query(format!(
-        "UPDATE calendar_sync_channels SET user_id = '{}'",
-        w.b
-    ))
-    .execute(conn)
-    .unwrap_err();
-    assert!(err.to_string().contains("row-level security"), "{err}");
-    let deleted = sql_query("DELETE FROM case_event_links")
-        .execute(conn)
-        .unwrap();
-    assert_eq!(deleted, 1);
-    let updated_links = sql_query("UPDATE case_event_links SET dismissed = true")
-        .execute(conn)
-        .unwrap();
-    assert_eq!(
-        updated_links, 0,
-        "A's only link is gone; B's is out of reach"
-    );
-
-    sql_query("RESET ROLE").execute(conn).unwrap();
-    let rows: Vec<Owner> = sql_query(
-        "SELECT user_id, sync_token FROM calendar_sync_channels ORDER BY sync_token NULLS LAST",
-    )
-    .load(conn)
-    .unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(
-        (rows[0].user_id, rows[0].sync_token.as_deref()),
-        (w.a, Some("blanket"))
-    );
-    assert_eq!(
-        (rows[1].user_id, rows[1].sync_token.as_deref()),
-        (w.b, None)
-    );
-    assert_eq!(links::list_for_case(conn, w.b_case).unwrap().len(), 1);
-    let _ = w.a_link;
-}
-
-#[test]
-fn a_sees_and_changes_only_their_own_links() {
+fn a_sees_only_their_own_links_and_writes_none() {
     let mut w = world();
     let conn = &mut w.conn;
     assert!(links::list_for_case(conn, w.b_case).unwrap().is_empty());
-    assert!(!links::set_dismissed(conn, w.b_link, true).unwrap());
-    assert!(links::set_dismissed(conn, w.a_link, true).unwrap());
-    assert!(!links::delete(conn, w.b_link).unwrap());
+    assert_refused(links::set_dismissed(conn, w.a_link, true));
+    assert_refused(links::delete(conn, w.a_link));
+    assert_refused(links::insert(conn, &link(w.b_case, w.b, "ccccc")));
+    assert_refused(sql_query("DELETE FROM case_event_links").execute(conn));
 
-    // Claiming B's case for a link is refused, whichever user id the row names.
-    assert!(links::insert(conn, &link(w.b_case, w.b, "ccccc")).is_err());
     sql_query("RESET ROLE").execute(conn).unwrap();
     assert_eq!(links::list_for_case(conn, w.b_case).unwrap().len(), 1);
+    let a_links = sql_query(format!(
+        "SELECT user_id, NULL::text AS sync_token FROM case_event_links WHERE id = '{}' AND NOT dismissed",
+        w.a_link
+    ))
+    .load::<Owner>(conn)
+    .unwrap();
+    assert_eq!(a_links.len(), 1, "A's own link is untouched");
+    let _ = w.b_link;
 }
 
 #[test]
