@@ -9,61 +9,64 @@ use super::process_calendar_changes::ProcessCalendarChanges;
 use super::push_case_changes::PushCaseChanges;
 use crate::config::QueueConfig;
 use crate::ids::UserId;
-use crate::queue::{EnqueueOutcome, QueueError, RedisQueue};
+use crate::queue::{EnqueueOutcome, QueueError, Record, RedisQueue};
 
 /// The queues the HTTP side writes to. One method per job type; HTTP code never touches
 /// Redis keys itself.
 #[derive(Clone)]
 pub struct JobQueue {
     calendar_changes: RedisQueue,
+    /// How long a channel's state is kept after its last new job.
+    channel_ttl: Duration,
     pushes: RedisQueue,
-    dedup_ttl: Duration,
     conn: ConnectionManager,
 }
 
 impl JobQueue {
     pub fn new(conn: ConnectionManager, config: &QueueConfig) -> Self {
+        let calendar_changes = RedisQueue::new(
+            conn.clone(),
+            &config.namespace,
+            ProcessCalendarChanges::QUEUE,
+        );
         Self {
-            calendar_changes: RedisQueue::new(
-                conn.clone(),
-                &config.namespace,
-                ProcessCalendarChanges::QUEUE,
-            ),
+            channel_ttl: config.dedup_ttl,
+            calendar_changes,
             pushes: RedisQueue::new(conn.clone(), &config.namespace, PushCaseChanges::QUEUE),
-            dedup_ttl: config.dedup_ttl,
             conn,
         }
     }
 
     /// Records a `ProcessCalendarChanges` job unless one for the channel is already waiting
-    /// (coalesced) or this (channel, message number) was seen (duplicate).
+    /// (coalesced) or the channel's highest recorded message number is at least this one's
+    /// (duplicate: covered, see `docs/queue.md`).
     pub async fn enqueue_calendar_changes(
         &self,
         job: &ProcessCalendarChanges,
     ) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(job)?;
-        let dedup_key = format!("{}:{}", job.channel_id, job.message_number);
-        Ok(self
-            .calendar_changes
-            .enqueue(
-                &payload,
-                Some((&dedup_key, self.dedup_ttl)),
-                Some(&job.channel_id),
-            )
-            .await?)
+        self.record(Record {
+            channel: job.channel_id.clone(),
+            message_number: job.message_number.max(1),
+            payload,
+        })
+        .await
     }
 
     /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop):
-    /// no dedup key, coalesced with a job already waiting for the channel.
+    /// never a duplicate, coalesced with a job
+    /// already waiting for the channel.
     pub async fn enqueue_backstop(
         &self,
         job: &ProcessCalendarChanges,
     ) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(job)?;
-        Ok(self
-            .calendar_changes
-            .enqueue(&payload, None, Some(&job.channel_id))
-            .await?)
+        self.record(Record {
+            channel: job.channel_id.clone(),
+            message_number: 0,
+            payload,
+        })
+        .await
     }
 
     /// Records a `PushCaseChanges` job for the user unless one is already waiting.
@@ -83,6 +86,14 @@ impl JobQueue {
     /// The `ProcessCalendarChanges` queue itself (depth, counters, inspection).
     pub fn calendar_changes(&self) -> &RedisQueue {
         &self.calendar_changes
+    }
+
+    async fn record(&self, entry: Record) -> Result<EnqueueOutcome, QueueError> {
+        let mut outcomes = self
+            .calendar_changes
+            .record(std::slice::from_ref(&entry), self.channel_ttl)
+            .await?;
+        Ok(outcomes.pop().unwrap_or(EnqueueOutcome::Duplicate))
     }
 
     /// Whether Redis answers.

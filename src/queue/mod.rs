@@ -11,11 +11,13 @@
 //! The queue knows no job payloads: they are JSON strings here, typed by `crate::jobs`.
 //!
 //! - [`store::RedisQueue`]: one named queue, untyped, one method per script.
+//! - [`record`]: notifications recorded per channel in one bounded hash each, many per call.
 //! - [`backend::RedisBackend`]: apalis `Backend` for the worker (leases, heartbeats,
 //!   reaping, retries and deferrals as the handler's [`JobFailure`] says, dead set).
 //! - [`runner::run_worker`]: one apalis worker on one queue, with a graceful stop.
 
 pub mod backend;
+pub mod record;
 mod runner;
 pub mod store;
 
@@ -25,6 +27,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 
 use crate::config::RedisConfig;
+pub use record::Record;
 pub use runner::{JobFailure, WorkerSettings, run_worker};
 pub use store::{EnqueueOutcome, QueueDepth, RedisQueue};
 
