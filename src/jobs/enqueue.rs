@@ -1,23 +1,21 @@
 //! How jobs are enqueued: one method per job type, so HTTP code and the periodic duties
 //! never touch Redis keys themselves.
 
-use std::time::Duration;
-
 use redis::aio::ConnectionManager;
 
 use super::process_calendar_changes::ProcessCalendarChanges;
 use super::push_case_changes::PushCaseChanges;
 use crate::config::QueueConfig;
 use crate::ids::UserId;
-use crate::queue::{EnqueueOutcome, QueueError, Record, RedisQueue};
+use crate::queue::{EnqueueOutcome, GroupCommit, QueueError, Record, RedisQueue};
 
 /// The queues the HTTP side writes to. One method per job type; HTTP code never touches
 /// Redis keys itself.
 #[derive(Clone)]
 pub struct JobQueue {
     calendar_changes: RedisQueue,
-    /// How long a channel's state is kept after its last new job.
-    channel_ttl: Duration,
+    /// Every `ProcessCalendarChanges` goes through here: one script call per group.
+    recorder: GroupCommit,
     pushes: RedisQueue,
     conn: ConnectionManager,
 }
@@ -30,7 +28,7 @@ impl JobQueue {
             ProcessCalendarChanges::QUEUE,
         );
         Self {
-            channel_ttl: config.dedup_ttl,
+            recorder: GroupCommit::new(calendar_changes.clone(), config.dedup_ttl),
             calendar_changes,
             pushes: RedisQueue::new(conn.clone(), &config.namespace, PushCaseChanges::QUEUE),
             conn,
@@ -39,34 +37,38 @@ impl JobQueue {
 
     /// Records a `ProcessCalendarChanges` job unless one for the channel is already waiting
     /// (coalesced) or the channel's highest recorded message number is at least this one's
-    /// (duplicate: covered, see `docs/queue.md`).
+    /// (duplicate: covered, see `docs/queue.md`). Grouped with concurrent calls into one
+    /// script call; answers once this one is recorded.
     pub async fn enqueue_calendar_changes(
         &self,
         job: &ProcessCalendarChanges,
     ) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(job)?;
-        self.record(Record {
-            channel: job.channel_id.clone(),
-            message_number: job.message_number.max(1),
-            payload,
-        })
-        .await
+        Ok(self
+            .recorder
+            .submit(Record {
+                channel: job.channel_id.clone(),
+                message_number: job.message_number.max(1),
+                payload,
+            })
+            .await?)
     }
 
     /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop):
-    /// never a duplicate, coalesced with a job
-    /// already waiting for the channel.
+    /// never a duplicate, coalesced with a job already waiting for the channel.
     pub async fn enqueue_backstop(
         &self,
         job: &ProcessCalendarChanges,
     ) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(job)?;
-        self.record(Record {
-            channel: job.channel_id.clone(),
-            message_number: 0,
-            payload,
-        })
-        .await
+        Ok(self
+            .recorder
+            .submit(Record {
+                channel: job.channel_id.clone(),
+                message_number: 0,
+                payload,
+            })
+            .await?)
     }
 
     /// Records a `PushCaseChanges` job for the user unless one is already waiting.
@@ -83,17 +85,14 @@ impl JobQueue {
         &self.pushes
     }
 
+    /// The group commit in front of the `ProcessCalendarChanges` queue (its call count).
+    pub fn recorder(&self) -> &GroupCommit {
+        &self.recorder
+    }
+
     /// The `ProcessCalendarChanges` queue itself (depth, counters, inspection).
     pub fn calendar_changes(&self) -> &RedisQueue {
         &self.calendar_changes
-    }
-
-    async fn record(&self, entry: Record) -> Result<EnqueueOutcome, QueueError> {
-        let mut outcomes = self
-            .calendar_changes
-            .record(std::slice::from_ref(&entry), self.channel_ttl)
-            .await?;
-        Ok(outcomes.pop().unwrap_or(EnqueueOutcome::Duplicate))
     }
 
     /// Whether Redis answers.
