@@ -54,8 +54,9 @@ impl JobQueue {
             .await?)
     }
 
-    /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop):
-    /// never a duplicate, coalesced with a job already waiting for the channel.
+    /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop,
+    /// a channel the webhook could not record): never a duplicate, coalesced with a job
+    /// already waiting for the channel.
     pub async fn enqueue_backstop(
         &self,
         job: &ProcessCalendarChanges,
