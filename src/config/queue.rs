@@ -14,7 +14,8 @@ pub struct QueueConfig {
     pub lease: Duration,
     /// How long an idle worker waits before asking Redis again.
     pub poll_interval: Duration,
-    /// How long a (channel, message number) pair is remembered to drop repeats.
+    /// How long a channel's state (highest message number recorded, waiting job) is kept
+    /// after the channel last got a new job; Google's channel lifetime by default.
     pub dedup_ttl: Duration,
 }
 
@@ -24,13 +25,13 @@ impl QueueConfig {
     /// - `QUEUE_LEASE_MS` (default 8000; at least 1000): a killed worker's job runs again
     ///   within about this plus a third of it
     /// - `QUEUE_POLL_INTERVAL_MS` (default 25)
-    /// - `QUEUE_DEDUP_TTL_SECS` (default 86400)
+    /// - `QUEUE_DEDUP_TTL_SECS` (default 604800, Google's default channel lifetime)
     pub fn from_env() -> Result<Self, ConfigError> {
         let c = Self {
             namespace: var("QUEUE_NAMESPACE").unwrap_or_else(|| "calsync".to_owned()),
             lease: Duration::from_millis(var_parsed("QUEUE_LEASE_MS", 8_000)?),
             poll_interval: Duration::from_millis(var_parsed("QUEUE_POLL_INTERVAL_MS", 25)?),
-            dedup_ttl: Duration::from_secs(var_parsed("QUEUE_DEDUP_TTL_SECS", 86_400)?),
+            dedup_ttl: Duration::from_secs(var_parsed("QUEUE_DEDUP_TTL_SECS", 604_800)?),
         };
         c.validate()?;
         Ok(c)
@@ -42,7 +43,7 @@ impl QueueConfig {
             namespace: namespace.to_owned(),
             lease: Duration::from_secs(8),
             poll_interval: Duration::from_millis(25),
-            dedup_ttl: Duration::from_secs(86_400),
+            dedup_ttl: Duration::from_secs(604_800),
         }
     }
 

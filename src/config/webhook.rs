@@ -15,6 +15,9 @@ pub struct WebhookConfig {
     pub enqueue_timeout: Duration,
     /// Largest request body accepted (bodies are never parsed).
     pub max_body_bytes: usize,
+    /// Most channels remembered in memory whose notification could not be recorded (answered
+    /// 5xx), each synced once the queue answers again.
+    pub unrecorded_channels_max: usize,
 }
 
 impl WebhookConfig {
@@ -23,6 +26,7 @@ impl WebhookConfig {
     /// - `CHANNEL_TOKEN_SECRET_PREVIOUS` (optional)
     /// - `WEBHOOK_ENQUEUE_TIMEOUT_MS` (default 1000)
     /// - `WEBHOOK_MAX_BODY_BYTES` (default 4096)
+    /// - `WEBHOOK_UNRECORDED_CHANNELS_MAX` (default 10000)
     pub fn from_env() -> Result<Self, ConfigError> {
         let secret = required_var("CHANNEL_TOKEN_SECRET")?;
         check_secret("CHANNEL_TOKEN_SECRET", &secret)?;
@@ -35,6 +39,7 @@ impl WebhookConfig {
             channel_token_secret_previous: previous.map(Into::into),
             enqueue_timeout: Duration::from_millis(var_parsed("WEBHOOK_ENQUEUE_TIMEOUT_MS", 1000)?),
             max_body_bytes: var_parsed("WEBHOOK_MAX_BODY_BYTES", 4096)?,
+            unrecorded_channels_max: var_parsed("WEBHOOK_UNRECORDED_CHANNELS_MAX", 10_000)?,
         })
     }
 
@@ -45,6 +50,7 @@ impl WebhookConfig {
             channel_token_secret_previous: None,
             enqueue_timeout: Duration::from_secs(1),
             max_body_bytes: 4096,
+            unrecorded_channels_max: 10_000,
         }
     }
 }

@@ -208,6 +208,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# HELP calsync_queue_up Whether Redis answered this scrape."
     );
     let _ = writeln!(out, "# TYPE calsync_queue_up gauge\ncalsync_queue_up {up}");
+    let _ = writeln!(
+        out,
+        "# HELP calsync_webhook_unrecorded_channels Channels whose notification this process answered 5xx, waiting to be synced once the queue answers.\n# TYPE calsync_webhook_unrecorded_channels gauge\ncalsync_webhook_unrecorded_channels {}",
+        state.unrecorded.len()
+    );
     let outbox = match state.metrics.cached_outbox_count() {
         Some(n) => Some(n),
         None => {

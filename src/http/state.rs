@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::WebhookConfig;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
+use crate::http::webhooks::unrecorded::UnrecordedChannels;
 use crate::jobs::JobQueue;
 
 #[derive(Clone)]
@@ -13,6 +14,8 @@ pub struct AppState {
     pub queue: JobQueue,
     pub webhook: Arc<WebhookConfig>,
     pub metrics: Arc<Metrics>,
+    /// Channels whose notification was answered 5xx, synced once the queue is back.
+    pub unrecorded: Arc<UnrecordedChannels>,
 }
 
 impl AppState {
@@ -20,6 +23,7 @@ impl AppState {
         Ok(Self {
             db,
             queue,
+            unrecorded: Arc::new(UnrecordedChannels::new(webhook.unrecorded_channels_max)),
             webhook: Arc::new(webhook),
             metrics: Arc::new(Metrics::new()?),
         })

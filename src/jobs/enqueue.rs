@@ -1,68 +1,74 @@
 //! How jobs are enqueued: one method per job type, so HTTP code and the periodic duties
 //! never touch Redis keys themselves.
 
-use std::time::Duration;
-
 use redis::aio::ConnectionManager;
 
 use super::process_calendar_changes::ProcessCalendarChanges;
 use super::push_case_changes::PushCaseChanges;
 use crate::config::QueueConfig;
 use crate::ids::UserId;
-use crate::queue::{EnqueueOutcome, QueueError, RedisQueue};
+use crate::queue::{EnqueueOutcome, GroupCommit, QueueError, Record, RedisQueue};
 
 /// The queues the HTTP side writes to. One method per job type; HTTP code never touches
 /// Redis keys itself.
 #[derive(Clone)]
 pub struct JobQueue {
     calendar_changes: RedisQueue,
+    /// Every `ProcessCalendarChanges` goes through here: one script call per group.
+    recorder: GroupCommit,
     pushes: RedisQueue,
-    dedup_ttl: Duration,
     conn: ConnectionManager,
 }
 
 impl JobQueue {
     pub fn new(conn: ConnectionManager, config: &QueueConfig) -> Self {
+        let calendar_changes = RedisQueue::new(
+            conn.clone(),
+            &config.namespace,
+            ProcessCalendarChanges::QUEUE,
+        );
         Self {
-            calendar_changes: RedisQueue::new(
-                conn.clone(),
-                &config.namespace,
-                ProcessCalendarChanges::QUEUE,
-            ),
+            recorder: GroupCommit::new(calendar_changes.clone(), config.dedup_ttl),
+            calendar_changes,
             pushes: RedisQueue::new(conn.clone(), &config.namespace, PushCaseChanges::QUEUE),
-            dedup_ttl: config.dedup_ttl,
             conn,
         }
     }
 
     /// Records a `ProcessCalendarChanges` job unless one for the channel is already waiting
-    /// (coalesced) or this (channel, message number) was seen (duplicate).
+    /// (coalesced) or the channel's highest recorded message number is at least this one's
+    /// (duplicate: covered, see `docs/queue.md`). Grouped with concurrent calls into one
+    /// script call; answers once this one is recorded.
     pub async fn enqueue_calendar_changes(
         &self,
         job: &ProcessCalendarChanges,
     ) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(job)?;
-        let dedup_key = format!("{}:{}", job.channel_id, job.message_number);
         Ok(self
-            .calendar_changes
-            .enqueue(
-                &payload,
-                Some((&dedup_key, self.dedup_ttl)),
-                Some(&job.channel_id),
-            )
+            .recorder
+            .submit(Record {
+                channel: job.channel_id.clone(),
+                message_number: job.message_number.max(1),
+                payload,
+            })
             .await?)
     }
 
-    /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop):
-    /// no dedup key, coalesced with a job already waiting for the channel.
+    /// Records a `ProcessCalendarChanges` job that no notification caused (the backstop,
+    /// a channel the webhook could not record): never a duplicate, coalesced with a job
+    /// already waiting for the channel.
     pub async fn enqueue_backstop(
         &self,
         job: &ProcessCalendarChanges,
     ) -> Result<EnqueueOutcome, QueueError> {
         let payload = serde_json::to_string(job)?;
         Ok(self
-            .calendar_changes
-            .enqueue(&payload, None, Some(&job.channel_id))
+            .recorder
+            .submit(Record {
+                channel: job.channel_id.clone(),
+                message_number: 0,
+                payload,
+            })
             .await?)
     }
 
@@ -78,6 +84,11 @@ impl JobQueue {
     /// The `PushCaseChanges` queue itself.
     pub fn pushes(&self) -> &RedisQueue {
         &self.pushes
+    }
+
+    /// The group commit in front of the `ProcessCalendarChanges` queue (its call count).
+    pub fn recorder(&self) -> &GroupCommit {
+        &self.recorder
     }
 
     /// The `ProcessCalendarChanges` queue itself (depth, counters, inspection).

@@ -11,11 +11,15 @@
 //! The queue knows no job payloads: they are JSON strings here, typed by `crate::jobs`.
 //!
 //! - [`store::RedisQueue`]: one named queue, untyped, one method per script.
+//! - [`record`]: notifications recorded per channel in one bounded hash each, many per call;
+//!   [`group_commit::GroupCommit`] groups the calls of concurrent callers.
 //! - [`backend::RedisBackend`]: apalis `Backend` for the worker (leases, heartbeats,
 //!   reaping, retries and deferrals as the handler's [`JobFailure`] says, dead set).
 //! - [`runner::run_worker`]: one apalis worker on one queue, with a graceful stop.
 
 pub mod backend;
+pub mod group_commit;
+pub mod record;
 mod runner;
 pub mod store;
 
@@ -25,6 +29,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 
 use crate::config::RedisConfig;
+pub use group_commit::{GroupCommit, GroupError};
+pub use record::Record;
 pub use runner::{JobFailure, WorkerSettings, run_worker};
 pub use store::{EnqueueOutcome, QueueDepth, RedisQueue};
 
@@ -39,6 +45,18 @@ pub enum QueueError {
     /// The job could not be encoded (a bug, not an outage).
     #[error("job does not encode")]
     Encode(#[from] serde_json::Error),
+    /// The group carrying the job stopped before Redis answered (the runtime shut down).
+    #[error("the group recording the job was abandoned")]
+    Abandoned,
+}
+
+impl From<GroupError> for QueueError {
+    fn from(e: GroupError) -> Self {
+        match e {
+            GroupError::Redis(e) => Self::Unavailable(e),
+            GroupError::Abandoned => Self::Abandoned,
+        }
+    }
 }
 
 /// A Redis connection that reconnects by itself and is created without connecting, so a

@@ -7,7 +7,9 @@
 //! `owner` hash id → worker name, `delayed` zset id → retry time (ms), `dead` zset
 //! id → time (ms), `errors` hash id → last error, `coalesce` hash id → marker key,
 //! `stats` hash of counters, `marker:<key>` the waiting job per coalescing key,
-//! `seen:<key>` dedup keys with a TTL. Times come from Redis (`TIME`), not from the hosts.
+//! `seen:<key>` dedup keys with a TTL, `chan:<channel>` one hash per channel (highest message
+//! number recorded, the job it went to, the waiting job; see `record.rs`), `channel_of` hash
+//! id → channel key. Times come from Redis (`TIME`), not from the hosts.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -72,26 +74,27 @@ pub struct QueueDepth {
 }
 
 #[derive(Debug)]
-struct Keys {
-    prefix: String,
-    ready: String,
-    data: String,
-    attempts: String,
-    inflight: String,
-    owner: String,
-    delayed: String,
-    dead: String,
-    errors: String,
-    coalesce: String,
-    stats: String,
+pub(super) struct Keys {
+    pub(super) prefix: String,
+    pub(super) ready: String,
+    pub(super) data: String,
+    pub(super) attempts: String,
+    pub(super) inflight: String,
+    pub(super) owner: String,
+    pub(super) delayed: String,
+    pub(super) dead: String,
+    pub(super) errors: String,
+    pub(super) coalesce: String,
+    pub(super) stats: String,
+    pub(super) channel_of: String,
 }
 
 /// A handle to one queue; cheap to clone (the connection is multiplexed).
 #[derive(Clone)]
 pub struct RedisQueue {
-    conn: ConnectionManager,
+    pub(super) conn: ConnectionManager,
     name: Arc<str>,
-    keys: Arc<Keys>,
+    pub(super) keys: Arc<Keys>,
 }
 
 impl RedisQueue {
@@ -110,6 +113,7 @@ impl RedisQueue {
             errors: k("errors"),
             coalesce: k("coalesce"),
             stats: k("stats"),
+            channel_of: k("channel_of"),
             prefix,
         };
         Self {
@@ -168,6 +172,7 @@ impl RedisQueue {
             .key(&self.keys.data)
             .key(&self.keys.attempts)
             .key(&self.keys.coalesce)
+            .key(&self.keys.channel_of)
             .arg(lease.as_millis().to_string())
             .arg(worker)
             .arg(CHUNK)

@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::config::{DatabaseConfig, HttpConfig, QueueConfig, RedisConfig, WebhookConfig};
 use crate::db::{Db, migrations};
 use crate::http::AppState;
+use crate::http::webhooks::unrecorded;
 use crate::jobs::JobQueue;
 use crate::queue;
 
@@ -28,6 +29,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
         // every HTTP worker thread.
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
         let state = AppState::new(db, JobQueue::new(conn, &queue_config), webhook_config)?;
+        // Channels answered 503 are synced once the queue answers again (Google may give up
+        // retrying before that).
+        actix_web::rt::spawn(unrecorded::run(
+            state.unrecorded.clone(),
+            state.queue.clone(),
+            unrecorded::HAND_OVER_INTERVAL,
+        ));
         let (server, addr) = crate::http::listen(state, &http_config)
             .with_context(|| format!("binding {}", http_config.bind_addr))?;
         log::info!(

@@ -4,7 +4,9 @@
 //! unknown → 400), message number and resource id (400), then the job is recorded in Redis
 //! and only then answered 200. If Redis fails or is slower than `WEBHOOK_ENQUEUE_TIMEOUT_MS`
 //! the answer is 503, which Google retries; a notification is never acknowledged unless it
-//! was recorded (or coalesced into a recorded job, or is a repeat of one).
+//! was recorded (or coalesced into a recorded job, or covered by one). A channel answered
+//! 503 is remembered (`unrecorded`) and synced once the queue answers again, in case Google
+//! gives up retrying first.
 //!
 //! No PostgreSQL on this path: the token proves the channel is one calsync created (only
 //! calsync knows the secret), and whether the channel still exists is the job's question.
@@ -110,6 +112,7 @@ pub async fn receive(
     let outcome = match recorded {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(e)) => {
+            state.unrecorded.remember(channel_id, resource_id);
             state
                 .metrics
                 .notification(state_label, "unavailable", "queue_error");
@@ -118,6 +121,7 @@ pub async fn receive(
             ))));
         }
         Err(_) => {
+            state.unrecorded.remember(channel_id, resource_id);
             state
                 .metrics
                 .notification(state_label, "unavailable", "queue_timeout");

@@ -1,3 +1,4 @@
 //! Inbound webhooks: read headers, verify, record, answer. Bodies are never parsed.
 
 pub mod google_calendar;
+pub mod unrecorded;

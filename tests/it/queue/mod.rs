@@ -1,4 +1,5 @@
 mod backlog;
+mod channel_state;
 mod crash;
 mod pickup;
 mod redis_restart;
