@@ -119,7 +119,12 @@ pub async fn push_user(ctx: &PushContext, user_id: UserId) -> Result<PushOutcome
     // Without an active calendar, the cases' events left on calendars are still removed.
     let target = match target {
         Some(c) if c.status == ChannelStatus::Active => Some(c),
-        Some(c) if matches!(c.status, ChannelStatus::NeedsReauth | ChannelStatus::Held) => {
+        Some(c)
+            if matches!(
+                c.status,
+                ChannelStatus::NeedsReauth | ChannelStatus::Held | ChannelStatus::Paused
+            ) =>
+        {
             return Ok(PushOutcome::Deferred);
         }
         _ => None,

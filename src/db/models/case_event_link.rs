@@ -346,3 +346,18 @@ pub fn delete(conn: &mut PgConnection, link_id: Uuid) -> QueryResult<bool> {
         .execute(conn)
         .map(|n| n == 1)
 }
+
+/// Deletes a user's links on `calendar_id` (the calendar is gone, or the user disconnected),
+/// so the next push starts that calendar afresh. Returns how many went.
+pub fn delete_on_calendar(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    calendar_id: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        dsl::case_event_links
+            .filter(dsl::user_id.eq(user_id))
+            .filter(dsl::calendar_id.eq(calendar_id)),
+    )
+    .execute(conn)
+}
