@@ -3,6 +3,8 @@
 //! reads and their defaults; errors always name the variable. There is no global config:
 //! roles build what they need and pass it down, and tests build it in code.
 
+mod auth;
+mod connect;
 mod crypto;
 mod database;
 pub mod env;
@@ -16,6 +18,8 @@ mod watch;
 mod webhook;
 mod worker;
 
+pub use auth::AuthConfig;
+pub use connect::{CalendarMode, ConnectConfig};
 pub use crypto::CryptoConfig;
 pub use database::DatabaseConfig;
 pub use env::ConfigError;

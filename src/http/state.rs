@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::WebhookConfig;
+use crate::connect::ConnectService;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 use crate::jobs::JobQueue;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub queue: JobQueue,
     pub webhook: Arc<WebhookConfig>,
     pub metrics: Arc<Metrics>,
+    /// The user API and the connect flow; `None` when `JWT_SECRET` is not configured.
+    pub connect: Option<Arc<ConnectService>>,
 }
 
 impl AppState {
@@ -22,6 +25,13 @@ impl AppState {
             queue,
             webhook: Arc::new(webhook),
             metrics: Arc::new(Metrics::new()?),
+            connect: None,
         })
+    }
+
+    /// With the user API and the connect flow.
+    pub fn with_connect(mut self, connect: ConnectService) -> Self {
+        self.connect = Some(Arc::new(connect));
+        self
     }
 }

@@ -1,0 +1,7 @@
+//! The connect flow and the user API, through HTTP end to end.
+
+mod auth;
+mod bad_callbacks;
+pub mod browser;
+mod journey;
+pub mod support;
