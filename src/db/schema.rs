@@ -101,6 +101,7 @@ diesel::table! {
         pending_summary -> Nullable<Text>,
         pending_tracker_rev -> Nullable<Int8>,
         pending_at -> Nullable<Timestamptz>,
+        body_version -> Int4,
     }
 }
 

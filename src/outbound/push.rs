@@ -27,6 +27,8 @@ pub struct PushContext {
     pub pacer: Pacer,
     /// Cases one push run takes for a user; the rest wait for the next run.
     pub batch_cases: i64,
+    /// What the events look like (title, link, reminders, colour).
+    pub style: std::sync::Arc<crate::config::EventStyle>,
 }
 
 impl PushContext {

@@ -39,6 +39,8 @@ pub struct CaseEventLink {
     pub pending_summary: Option<String>,
     pub pending_tracker_rev: Option<i64>,
     pub pending_at: Option<DateTime<Utc>>,
+    /// The event body version calsync last wrote (`EVENT_BODY_VERSION`).
+    pub body_version: i32,
 }
 
 impl CaseEventLink {
@@ -284,6 +286,7 @@ pub fn record_push(
             dsl::synced_date.eq(date),
             dsl::synced_summary.eq(summary),
             dsl::synced_tracker_rev.eq(tracker_rev),
+            dsl::body_version.eq(crate::domain::EVENT_BODY_VERSION),
             dsl::dismissed.eq(false),
             dsl::removed.eq(false),
             dsl::pending_date.eq(None::<NaiveDate>),

@@ -3,5 +3,6 @@
 mod auth;
 mod bad_callbacks;
 pub mod browser;
+mod event_body;
 mod journey;
 pub mod support;
