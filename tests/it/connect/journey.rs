@@ -348,3 +348,52 @@ async fn reconnecting_keeps_the_calendar_and_its_events_and_one_google_account_h
     );
     world.stop().await;
 }
+
+#[tokio::test]
+async fn a_real_browser_connects_and_the_deadlines_appear() {
+    let world = ConnectWorld::start().await;
+    case_with_deadlines(&world);
+    let url = world.connect_url().await;
+    let mut chrome = super::chromium::Chromium::launch();
+    chrome.open(&url).await;
+    chrome
+        .wait_for(
+            "!!document.querySelector('button[name=action][value=allow]')",
+            WITHIN,
+            |v| v == true,
+        )
+        .await;
+    chrome
+        .eval("document.querySelector('button[name=action][value=allow]').click(); true")
+        .await;
+    let landed = chrome
+        .wait_for("location.href", WITHIN, |v| {
+            v.as_str().is_some_and(|h| h.starts_with(&world.return_url))
+        })
+        .await;
+    assert!(
+        landed
+            .as_str()
+            .unwrap()
+            .contains("google_calendar=connected"),
+        "{landed}"
+    );
+    drop(chrome);
+
+    let row = google_credential::find(&mut world.w.db.conn(), world.user)
+        .unwrap()
+        .expect("sealed credentials");
+    let grants = world.w.emu.grants(&world.account.email).unwrap();
+    assert_eq!(
+        &row.refresh_token(&world.w.cipher).unwrap(),
+        grants[0].refresh_tokens.last().unwrap()
+    );
+    let calendar = world
+        .dedicated_calendar()
+        .expect("PERM Deadlines at Google");
+    eventually(WITHIN, "both deadlines on the calendar", || async {
+        live_events(&world, &calendar).len() == 2
+    })
+    .await;
+    world.stop().await;
+}

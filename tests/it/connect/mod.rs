@@ -3,6 +3,7 @@
 mod auth;
 mod bad_callbacks;
 pub mod browser;
+mod chromium;
 mod event_body;
 mod journey;
 pub mod support;
