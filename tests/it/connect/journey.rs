@@ -397,3 +397,80 @@ async fn a_real_browser_connects_and_the_deadlines_appear() {
     .await;
     world.stop().await;
 }
+
+#[tokio::test]
+async fn the_status_names_what_needs_the_user() {
+    use calsync::db::schema::calendar_sync_channels;
+    let world = ConnectWorld::start().await;
+    world.connect(&mut world.browser()).await;
+    until_state(&world, "healthy").await;
+    let mut conn = world.w.db.conn();
+    let expect = |state: &'static str, reason: &'static str| {
+        let world = &world;
+        async move {
+            let body = status(world).await;
+            assert_eq!(
+                (body["state"].as_str(), body["reason"].as_str()),
+                (Some(state), Some(reason)),
+                "{body}"
+            );
+        }
+    };
+    // The mass-dismissal breaker held the channel.
+    diesel::update(calendar_sync_channels::table)
+        .set(calendar_sync_channels::status.eq("held"))
+        .execute(&mut conn)
+        .unwrap();
+    expect("action_required", "mass_dismissal_held").await;
+    // The stored grant lacks the calendar scope.
+    diesel::update(google_credentials::table)
+        .set(google_credentials::scopes.eq("openid https://www.googleapis.com/auth/userinfo.email"))
+        .execute(&mut conn)
+        .unwrap();
+    expect("action_required", "insufficient_scopes").await;
+    // Google answered invalid_grant.
+    diesel::update(google_credentials::table)
+        .set(google_credentials::status.eq("revoked"))
+        .execute(&mut conn)
+        .unwrap();
+    expect("action_required", "authorization_revoked").await;
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn the_existing_calendar_mode_syncs_the_primary_calendar() {
+    use calsync::config::CalendarMode;
+    let world = ConnectWorld::start_with(|c| {
+        c.mode = CalendarMode::Existing {
+            calendar_id: "primary".into(),
+        };
+        c.scopes = c.mode.default_scopes();
+    })
+    .await;
+    case_with_deadlines(&world);
+    let landing = world.connect(&mut world.browser()).await;
+    assert_eq!(
+        landing.param("google_calendar").as_deref(),
+        Some("connected")
+    );
+    assert_eq!(
+        world.dedicated_calendar(),
+        None,
+        "no calendar of calsync's own"
+    );
+    let grants = world.w.emu.grants(&world.account.email).unwrap();
+    assert!(
+        grants[0]
+            .scopes
+            .iter()
+            .any(|s| s.ends_with("/calendar.events"))
+    );
+    let primary = world.account.primary_calendar.clone();
+    eventually(WITHIN, "both deadlines on the primary calendar", || async {
+        live_events(&world, &primary).len() == 2
+    })
+    .await;
+    let body = until_state(&world, "healthy").await;
+    assert_eq!(body["calendar"]["id"], "primary");
+    world.stop().await;
+}
