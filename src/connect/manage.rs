@@ -155,6 +155,35 @@ pub async fn disconnect(
         .as_ref()
         .filter(|c| c.calendar_mode == "dedicated")
         .and_then(|c| c.calendar_id.clone());
+    let existing = connection
+        .as_ref()
+        .filter(|c| c.calendar_mode == "existing")
+        .and_then(|c| c.calendar_id.clone());
+    if let (Some(calendar_id), CalendarOnDisconnect::Delete) = (existing, what) {
+        // A calendar of the user's own stays; calsync's events come off it.
+        let cal = calendar_id.clone();
+        let links = svc
+            .sync
+            .db
+            .run(move |conn| {
+                Ok::<_, DbError>(case_event_link::live_on_calendar(conn, user_id, &cal)?)
+            })
+            .await?;
+        for link in links {
+            if let Err(e) = session
+                .delete_event(&calendar_id, &link.google_event_id, None)
+                .await
+            {
+                log::info!("user {user_id}: event not deleted at Google on disconnect: {e}");
+                if matches!(
+                    e,
+                    AccountError::GrantRevoked | AccountError::NoCredentials(_)
+                ) {
+                    break;
+                }
+            }
+        }
+    }
     if let Some(calendar_id) = dedicated {
         let result = match what {
             CalendarOnDisconnect::Delete => session.delete_calendar(&calendar_id).await,

@@ -364,3 +364,18 @@ pub fn delete_on_calendar(
     )
     .execute(conn)
 }
+
+/// A user's live links on `calendar_id` (events calsync put there that are still there).
+pub fn live_on_calendar(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    calendar_id: &str,
+) -> QueryResult<Vec<CaseEventLink>> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::removed.eq(false))
+        .filter(dsl::dismissed.eq(false))
+        .select(CaseEventLink::as_select())
+        .load(conn)
+}

@@ -146,3 +146,35 @@ async fn an_unticked_calendar_scope_returns_missing_scope_and_stores_nothing() {
     assert_nothing_stored(&world);
     world.stop().await;
 }
+
+#[tokio::test]
+async fn a_missing_refresh_token_asks_for_consent_again_once() {
+    let world = ConnectWorld::start().await;
+    // Google answers the first exchange without a refresh token: calsync sends the same
+    // browser back to the consent page with a new state, and the second consent connects.
+    world.w.emu.withhold_refresh_tokens(1);
+    let mut browser = world.browser();
+    let page = world.to_consent(&mut browser).await;
+    let again = browser.consent(&page, "allow", &[]).await;
+    assert!(
+        again.page().1.contains("value=\"allow\""),
+        "a second consent page"
+    );
+    let landing = browser.consent(&again, "allow", &[]).await;
+    assert_eq!(
+        landing.param("google_calendar").as_deref(),
+        Some("connected")
+    );
+
+    // Twice in a row: the user is told, and nothing is stored.
+    let other = ConnectWorld::start().await;
+    other.w.emu.withhold_refresh_tokens(2);
+    let mut browser = other.browser();
+    let page = other.to_consent(&mut browser).await;
+    let again = browser.consent(&page, "allow", &[]).await;
+    let landing = browser.consent(&again, "allow", &[]).await;
+    assert_eq!(landing.param("error").as_deref(), Some("consent_required"));
+    assert_nothing_stored(&other);
+    world.stop().await;
+    other.stop().await;
+}

@@ -472,5 +472,12 @@ async fn the_existing_calendar_mode_syncs_the_primary_calendar() {
     .await;
     let body = until_state(&world, "healthy").await;
     assert_eq!(body["calendar"]["id"], "primary");
+    // Disconnecting with calendar=delete takes calsync's events off the user's own calendar.
+    let (code, _) = world
+        .call(Method::DELETE, "/api/google-calendar?calendar=delete")
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    assert_eq!(live_events(&world, &primary).len(), 0);
+    assert!(world.calendars().iter().any(|c| c.primary));
     world.stop().await;
 }
