@@ -106,14 +106,28 @@ impl ConnectConfig {
             || mode.default_scopes(),
             |s| s.split_whitespace().map(str::to_owned).collect(),
         );
+        // Google's endpoints follow the rule of the other GOOGLE_* URLs: https unless
+        // CALSYNC_ALLOW_INSECURE_GOOGLE=1 (the emulator).
+        let allow_insecure = super::google::flag("CALSYNC_ALLOW_INSECURE_GOOGLE")?;
+        let endpoint = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let url = var(name).unwrap_or_else(|| default.to_owned());
+            if let Some(warning) = super::google::check_endpoint(name, &url, allow_insecure)? {
+                log::warn!("{warning}");
+            }
+            Ok(url)
+        };
         Ok(Self {
             public_base_url: base,
             redirect_url,
             return_url,
-            revoke_url: var("GOOGLE_OAUTH_REVOKE_URL")
-                .unwrap_or_else(|| "https://oauth2.googleapis.com/revoke".into()),
-            userinfo_url: var("GOOGLE_OAUTH_USERINFO_URL")
-                .unwrap_or_else(|| "https://openidconnect.googleapis.com/v1/userinfo".into()),
+            revoke_url: endpoint(
+                "GOOGLE_OAUTH_REVOKE_URL",
+                "https://oauth2.googleapis.com/revoke",
+            )?,
+            userinfo_url: endpoint(
+                "GOOGLE_OAUTH_USERINFO_URL",
+                "https://openidconnect.googleapis.com/v1/userinfo",
+            )?,
             scopes,
             mode,
             default_time_zone: var("DEFAULT_TIME_ZONE").unwrap_or_else(|| "UTC".into()),

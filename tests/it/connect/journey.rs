@@ -416,6 +416,31 @@ async fn the_status_names_what_needs_the_user() {
             );
         }
     };
+    // A case Google keeps failing, then one waiting far too long.
+    use calsync::db::schema::calendar_outbox;
+    let stuck = uuid::Uuid::new_v4();
+    diesel::insert_into(calendar_outbox::table)
+        .values((
+            calendar_outbox::user_id.eq(world.user),
+            calendar_outbox::case_id.eq(stuck),
+            calendar_outbox::attempts.eq(5),
+            calendar_outbox::available_at.eq(chrono::Utc::now() + chrono::Duration::hours(1)),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    expect("delayed", "provider_errors").await;
+    assert_eq!(status(&world).await["deadlines_waiting"], 1);
+    diesel::update(calendar_outbox::table)
+        .set((
+            calendar_outbox::attempts.eq(0),
+            calendar_outbox::created_at.eq(chrono::Utc::now() - chrono::Duration::hours(1)),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    expect("delayed", "work_overdue").await;
+    diesel::delete(calendar_outbox::table)
+        .execute(&mut conn)
+        .unwrap();
     // The mass-dismissal breaker held the channel.
     diesel::update(calendar_sync_channels::table)
         .set(calendar_sync_channels::status.eq("held"))
