@@ -178,3 +178,57 @@ async fn a_missing_refresh_token_asks_for_consent_again_once() {
     world.stop().await;
     other.stop().await;
 }
+
+#[tokio::test]
+async fn the_link_sets_a_flow_cookie_and_asks_google_for_offline_pkce_consent() {
+    let world = ConnectWorld::start().await;
+    let url = world.connect_url().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with(&format!("{BROWSER_COOKIE}=")),
+        "{cookie}"
+    );
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/oauth/google",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(&world.w.emu.urls().auth_url));
+    let q: std::collections::HashMap<String, String> =
+        location.query_pairs().into_owned().collect();
+    assert_eq!(q["access_type"], "offline");
+    assert_eq!(q["prompt"], "consent");
+    assert_eq!(q["include_granted_scopes"], "true");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/oauth/google/callback", world.base)
+    );
+    assert_eq!(q["scope"], format!("openid email {APP_CREATED}"));
+    assert!(q["state"].len() >= 43);
+    // Only a hash of the state is stored.
+    let hashes: Vec<Option<Vec<u8>>> = oauth_connect_flows::table
+        .select(oauth_connect_flows::state_hash)
+        .load(&mut world.w.db.conn())
+        .unwrap();
+    assert!(
+        hashes
+            .iter()
+            .flatten()
+            .all(|h| h.len() == 32 && *h != q["state"].as_bytes())
+    );
+    world.stop().await;
+}
