@@ -225,9 +225,6 @@ pub async fn callback(
     if linked.is_some_and(|other| other != user_id) {
         return Ok(back(svc, &[("error", "account_already_linked")]));
     }
-    if current.as_ref().is_some_and(|c| c.google_sub != who.sub) {
-        return Ok(back(svc, &[("error", "different_account")]));
-    }
     let Some(refresh_token) = grant.refresh_token else {
         if flow.consent_retries > 0 {
             return Ok(back(svc, &[("error", "consent_required")]));
@@ -237,6 +234,12 @@ pub async fn callback(
             None => back(svc, &[("error", "consent_required")]),
         });
     };
+    if current.as_ref().is_some_and(|c| c.google_sub != who.sub) {
+        // Another Google account: the old one's side ends as a disconnect that keeps its
+        // calendar (renamed), with its grant revoked; the new account gets a calendar of its
+        // own below.
+        super::manage::disconnect(svc, user_id, super::manage::CalendarOnDisconnect::Keep).await?;
+    }
     let (cipher, email, sub, mode, scope) = (
         svc.cipher.clone(),
         who.email.unwrap_or_default(),

@@ -506,3 +506,54 @@ async fn the_existing_calendar_mode_syncs_the_primary_calendar() {
     assert!(world.calendars().iter().any(|c| c.primary));
     world.stop().await;
 }
+
+#[tokio::test]
+async fn switching_google_accounts_revokes_the_old_grant_and_moves_the_deadlines() {
+    let world = ConnectWorld::start().await;
+    case_with_deadlines(&world);
+    world.connect(&mut world.browser()).await;
+    let old_calendar = world.dedicated_calendar().unwrap();
+    eventually(WITHIN, "both deadlines on the first account", || async {
+        live_events(&world, &old_calendar).len() == 2
+    })
+    .await;
+    let other = world
+        .w
+        .emu
+        .add_account(&format!(
+            "second-{}@example.com",
+            uuid::Uuid::new_v4().simple()
+        ))
+        .unwrap();
+    world.w.emu.set_signed_in_user(Some(&other.email)).unwrap();
+    let landing = world.connect(&mut world.browser()).await;
+    assert_eq!(
+        landing.param("google_calendar").as_deref(),
+        Some("connected")
+    );
+    // The first account's grant is revoked and its calendar kept, marked stopped.
+    assert!(world.w.emu.grants(&world.account.email).unwrap()[0].revoked);
+    let kept = world
+        .calendars()
+        .into_iter()
+        .find(|c| c.id == old_calendar)
+        .unwrap();
+    assert_eq!(kept.summary, "PERM Deadlines (sync stopped)");
+    // The second account has its own "PERM Deadlines" with every deadline.
+    let new_calendar = world
+        .w
+        .emu
+        .calendars(&other.email)
+        .unwrap()
+        .into_iter()
+        .find(|c| !c.primary)
+        .unwrap();
+    assert_eq!(new_calendar.summary, "PERM Deadlines");
+    eventually(WITHIN, "both deadlines on the second account", || async {
+        live_events(&world, &new_calendar.id).len() == 2
+    })
+    .await;
+    let body = until_state(&world, "healthy").await;
+    assert_eq!(body["account_email"], other.email.as_str());
+    world.stop().await;
+}
