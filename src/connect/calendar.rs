@@ -29,6 +29,44 @@ Moving an event here moves the deadline in the tracker.";
 /// Makes sure the user's calendar exists, watches it (first sync included) and queues their
 /// open cases. Returns the calendar id.
 pub async fn set_up(svc: &ConnectService, user_id: UserId) -> Result<String, ConnectError> {
+    let calendar_id = prepare(svc, user_id).await?;
+    watch(svc, user_id, &calendar_id).await?;
+    Ok(calendar_id)
+}
+
+/// Watches the calendar (the first sync included) and queues the user's open cases.
+pub async fn watch(
+    svc: &ConnectService,
+    user_id: UserId,
+    calendar_id: &str,
+) -> Result<(), ConnectError> {
+    watch_calendar(&svc.sync, user_id, calendar_id, &svc.watch, |id| {
+        svc.channel_token(id)
+    })
+    .await?;
+    Ok(())
+}
+
+/// [`watch`] in the background (the connect callback does not keep the browser waiting for
+/// the first sync; the status says `importing` meanwhile). A failure is recorded for the
+/// status and the user can `resume`.
+pub fn watch_in_background(svc: &ConnectService, user_id: UserId, calendar_id: String) {
+    let svc = svc.clone();
+    tokio::spawn(async move {
+        if let Err(e) = watch(&svc, user_id, &calendar_id).await {
+            log::warn!("user {user_id}: watching the new calendar failed: {e}");
+            record_error(
+                &svc,
+                user_id,
+                "The calendar could not be watched; resume to retry.",
+            )
+            .await;
+        }
+    });
+}
+
+/// Makes sure the user's calendar exists and records it on the connection. Returns its id.
+pub async fn prepare(svc: &ConnectService, user_id: UserId) -> Result<String, ConnectError> {
     let db = &svc.sync.db;
     let (connection, scopes) = db
         .run(move |conn| {
@@ -77,10 +115,6 @@ pub async fn set_up(svc: &ConnectService, user_id: UserId) -> Result<String, Con
         calendar_connection::set_paused(conn, user_id, false)?;
         calendar_connection::set_error(conn, user_id, None)?;
         Ok::<_, DbError>(())
-    })
-    .await?;
-    watch_calendar(&svc.sync, user_id, &calendar_id, &svc.watch, |id| {
-        svc.channel_token(id)
     })
     .await?;
     Ok(calendar_id)

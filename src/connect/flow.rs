@@ -7,7 +7,8 @@
 //! 3. `callback`: Google sends the browser back. The state must be known, unused, unexpired
 //!    and this browser's (the cookie), or nothing happens at all. Then the code is exchanged
 //!    with the verifier, the granted scopes are checked, the Google account is read and
-//!    checked against the other users', and only then is anything stored.
+//!    checked against the other users', and only then is anything stored. The calendar is
+//!    made before the browser returns; the watch and the first sync follow in the background.
 
 use chrono::Duration;
 use diesel::Connection;
@@ -269,8 +270,11 @@ pub async fn callback(
         log::warn!("user {user_id}: storing the new connection failed: {e}");
         return Ok(back(svc, &[("error", "account_already_linked")]));
     }
-    match calendar::set_up(svc, user_id).await {
-        Ok(_) => Ok(back(svc, &[("google_calendar", "connected")])),
+    match calendar::prepare(svc, user_id).await {
+        Ok(calendar_id) => {
+            calendar::watch_in_background(svc, user_id, calendar_id);
+            Ok(back(svc, &[("google_calendar", "connected")]))
+        }
         Err(e) => {
             log::warn!("user {user_id}: setting up the calendar failed: {e}");
             calendar::record_error(svc, user_id, "The calendar could not be set up at Google.")

@@ -209,6 +209,7 @@ async fn disconnect_works_with_a_dead_grant_and_keep_renames_the_calendar() {
         Some("connected")
     );
     let calendar = world.dedicated_calendar().unwrap();
+    until_state(&world, "healthy").await;
     // Keep: renamed, still there.
     let (code, _) = world
         .call(Method::DELETE, "/api/google-calendar?calendar=keep")
@@ -228,6 +229,7 @@ async fn disconnect_works_with_a_dead_grant_and_keep_renames_the_calendar() {
         landing.param("google_calendar").as_deref(),
         Some("connected")
     );
+    until_state(&world, "healthy").await;
     let token = world.w.emu.grants(&world.account.email).unwrap()[0]
         .refresh_tokens
         .last()
