@@ -162,6 +162,7 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
             push_batch_cases: 200,
             backstop_interval: None,
             push_requests_per_minute: Some(pace).filter(|p| *p > 0),
+            event_style: Default::default(),
         },
         google: ctx.google.clone(),
         retry: RetryPolicy::default(),

@@ -502,6 +502,7 @@ async fn main() -> anyhow::Result<()> {
             push_batch_cases: 200,
             backstop_interval: None,
             push_requests_per_minute: None,
+            event_style: Default::default(),
         },
         google: ctx.google.clone(),
         retry: RetryPolicy::default(),

@@ -8,6 +8,7 @@ pub mod channel_token;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod crypto;
 pub mod db;
 pub mod domain;

@@ -17,7 +17,7 @@ use crate::db::models::CredentialStatus;
 use crate::db::models::google_credential::{self, OpenedCredential};
 use crate::db::{Db, DbError};
 use crate::google::{
-    CalendarApi, Event, EventsPage, GoogleError, GoogleLimits, ListQuery, OAuthClient,
+    Calendar, CalendarApi, Event, EventsPage, GoogleError, GoogleLimits, ListQuery, OAuthClient,
     WatchChannel, WatchRequest,
 };
 use crate::ids::UserId;
@@ -174,6 +174,52 @@ impl UserSession {
     ) -> Result<(), AccountError> {
         self.call(|api, t| async move { api.stop_channel(&t, channel_id, resource_id).await })
             .await
+    }
+
+    pub async fn insert_calendar(&mut self, calendar: &Calendar) -> Result<Calendar, AccountError> {
+        self.call(|api, t| async move { api.insert_calendar(&t, calendar).await })
+            .await
+    }
+
+    pub async fn get_calendar(&mut self, calendar_id: &str) -> Result<Calendar, AccountError> {
+        self.call(|api, t| async move { api.get_calendar(&t, calendar_id).await })
+            .await
+    }
+
+    pub async fn patch_calendar(
+        &mut self,
+        calendar_id: &str,
+        changes: &Calendar,
+    ) -> Result<Calendar, AccountError> {
+        self.call(|api, t| async move { api.patch_calendar(&t, calendar_id, changes).await })
+            .await
+    }
+
+    pub async fn delete_calendar(&mut self, calendar_id: &str) -> Result<(), AccountError> {
+        self.call(|api, t| async move { api.delete_calendar(&t, calendar_id).await })
+            .await
+    }
+
+    pub async fn get_calendar_list_entry(
+        &mut self,
+        calendar_id: &str,
+    ) -> Result<Calendar, AccountError> {
+        self.call(|api, t| async move { api.get_calendar_list_entry(&t, calendar_id).await })
+            .await
+    }
+
+    /// The user's refresh token, opened (to revoke it at Google).
+    pub async fn refresh_token(&self) -> Result<Option<SecretString>, AccountError> {
+        let user_id = self.user_id;
+        let row = self
+            .accounts
+            .db
+            .run(move |conn| Ok::<_, DbError>(google_credential::find(conn, user_id)?))
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(row.refresh_token(&self.accounts.cipher)?.into())),
+        }
     }
 
     /// Re-seals a stale row under the current key. A failure only costs the cache: the row

@@ -111,7 +111,7 @@ fn limits_from_env() -> Result<GoogleLimits, ConfigError> {
 }
 
 /// A boolean variable: `1`/`true` or `0`/`false` (default false).
-fn flag(name: &'static str) -> Result<bool, ConfigError> {
+pub(super) fn flag(name: &'static str) -> Result<bool, ConfigError> {
     match var(name).as_deref().map(str::trim) {
         None | Some("0" | "false") => Ok(false),
         Some("1" | "true") => Ok(true),
@@ -132,7 +132,7 @@ fn is_google_host(host: &str) -> bool {
 
 /// Checks one Google endpoint: a URL, `https://` unless `allow_insecure`. Returns a warning
 /// to log when it is accepted but suspicious (not a Google host, or plain http).
-fn check_endpoint(
+pub(super) fn check_endpoint(
     name: &'static str,
     url: &str,
     allow_insecure: bool,

@@ -3,9 +3,12 @@
 //! reads and their defaults; errors always name the variable. There is no global config:
 //! roles build what they need and pass it down, and tests build it in code.
 
+mod auth;
+mod connect;
 mod crypto;
 mod database;
 pub mod env;
+mod event_style;
 mod google;
 mod http;
 mod queue;
@@ -16,9 +19,12 @@ mod watch;
 mod webhook;
 mod worker;
 
+pub use auth::AuthConfig;
+pub use connect::{CalendarMode, ConnectConfig};
 pub use crypto::CryptoConfig;
 pub use database::DatabaseConfig;
 pub use env::ConfigError;
+pub use event_style::{EventStyle, Reminder};
 pub use google::GoogleConfig;
 pub use http::HttpConfig;
 pub use queue::QueueConfig;

@@ -48,6 +48,8 @@ pub struct SyncConfig {
     pub backstop_interval: Option<Duration>,
     /// Google quota units a user's pushes may use per minute; `None` (0) does not pace.
     pub push_requests_per_minute: Option<u32>,
+    /// What pushed events look like (title, link, reminders).
+    pub event_style: super::EventStyle,
 }
 
 impl SyncConfig {
@@ -60,6 +62,7 @@ impl SyncConfig {
     /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
     /// - `PUSH_REQUESTS_PER_MINUTE` (default 540: 90% of Google's documented 600 per user,
     ///   leaving room for the user's inbound syncs, which are not paced; 0 turns pacing off)
+    /// - the event style (`EventStyle::from_env`)
     /// - `SYNC_MASS_DISMISS_THRESHOLD` (default 0.5) and `SYNC_MASS_DISMISS_MIN` (default 5):
     ///   a full sync that would dismiss more than this share of a calendar's deadlines, and at
     ///   least this many, dismisses none and holds the channel for an operator
@@ -88,6 +91,7 @@ impl SyncConfig {
             },
             push_requests_per_minute: Some(var_parsed("PUSH_REQUESTS_PER_MINUTE", 540u32)?)
                 .filter(|n| *n > 0),
+            event_style: super::EventStyle::from_env()?,
         })
     }
 }

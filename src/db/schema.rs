@@ -101,6 +101,7 @@ diesel::table! {
         pending_summary -> Nullable<Text>,
         pending_tracker_rev -> Nullable<Int8>,
         pending_at -> Nullable<Timestamptz>,
+        body_version -> Int4,
     }
 }
 
@@ -129,6 +130,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    google_calendar_connections (user_id) {
+        user_id -> Uuid,
+        google_sub -> Text,
+        google_email -> Text,
+        #[max_length = 16]
+        calendar_mode -> Varchar,
+        #[max_length = 255]
+        calendar_id -> Nullable<Varchar>,
+        calendar_name -> Nullable<Text>,
+        paused_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamptz>,
+        connected_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     google_credentials (user_id) {
         user_id -> Uuid,
         refresh_token_ciphertext -> Bytea,
@@ -147,6 +166,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_connect_flows (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        link_hash -> Bytea,
+        link_opened_at -> Nullable<Timestamptz>,
+        state_hash -> Nullable<Bytea>,
+        browser_hash -> Nullable<Bytea>,
+        pkce_verifier -> Nullable<Text>,
+        consent_retries -> Int4,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     perm_users (id) {
         id -> Uuid,
         email -> Text,
@@ -161,7 +196,9 @@ diesel::joinable!(calendar_sync_channels -> perm_users (user_id));
 diesel::joinable!(case_deadline_revisions -> cases (case_id));
 diesel::joinable!(case_event_links -> perm_users (user_id));
 diesel::joinable!(cases -> perm_users (user_id));
+diesel::joinable!(google_calendar_connections -> perm_users (user_id));
 diesel::joinable!(google_credentials -> perm_users (user_id));
+diesel::joinable!(oauth_connect_flows -> perm_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     calendar_outbox,
@@ -170,6 +207,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_deadline_revisions,
     case_event_links,
     cases,
+    google_calendar_connections,
     google_credentials,
+    oauth_connect_flows,
     perm_users,
 );

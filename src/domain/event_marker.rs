@@ -12,6 +12,10 @@ pub const CASE_ID_KEY: &str = "calsync_case_id";
 /// Private extended property holding the deadline kind (its `cases` column name).
 pub const DEADLINE_KIND_KEY: &str = "calsync_deadline_kind";
 
+/// The version of the event body calsync writes (fields beyond date, title and marker). A
+/// link written with an older version is patched once to the current body.
+pub const EVENT_BODY_VERSION: i32 = 1;
+
 /// What the marker on an event says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventMarker {

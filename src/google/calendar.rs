@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{GoogleError, classify, exchange};
-use super::types::{Event, EventsPage, WatchChannel};
+use super::types::{Calendar, Event, EventsPage, WatchChannel};
 
 /// Parameters of events.list. Incremental and full syncs must send the same parameters apart
 /// from `sync_token` (Google: anything else is "undefined behaviour"), so this carries none of
@@ -197,6 +197,67 @@ impl CalendarApi {
         self.send(self.http.post(url).bearer_auth(token).json(&body))
             .await?;
         Ok(())
+    }
+
+    /// calendars.insert: a new secondary calendar owned by the user.
+    pub async fn insert_calendar(
+        &self,
+        token: &str,
+        calendar: &Calendar,
+    ) -> Result<Calendar, GoogleError> {
+        let url = self.url(&["calendars"])?;
+        decode(
+            &self
+                .send(self.http.post(url).bearer_auth(token).json(calendar))
+                .await?,
+        )
+    }
+
+    /// calendars.get (`primary` works).
+    pub async fn get_calendar(
+        &self,
+        token: &str,
+        calendar_id: &str,
+    ) -> Result<Calendar, GoogleError> {
+        let url = self.url(&["calendars", calendar_id])?;
+        decode(&self.send(self.http.get(url).bearer_auth(token)).await?)
+    }
+
+    /// calendars.patch: only the fields set in `changes`.
+    pub async fn patch_calendar(
+        &self,
+        token: &str,
+        calendar_id: &str,
+        changes: &Calendar,
+    ) -> Result<Calendar, GoogleError> {
+        let url = self.url(&["calendars", calendar_id])?;
+        decode(
+            &self
+                .send(
+                    self.http
+                        .request(Method::PATCH, url)
+                        .bearer_auth(token)
+                        .json(changes),
+                )
+                .await?,
+        )
+    }
+
+    /// calendars.delete (a secondary calendar, with its events).
+    pub async fn delete_calendar(&self, token: &str, calendar_id: &str) -> Result<(), GoogleError> {
+        let url = self.url(&["calendars", calendar_id])?;
+        self.send(self.http.delete(url).bearer_auth(token)).await?;
+        Ok(())
+    }
+
+    /// calendarList.get: the user's entry for a calendar (its name and time zone).
+    pub async fn get_calendar_list_entry(
+        &self,
+        token: &str,
+        calendar_id: &str,
+    ) -> Result<Calendar, GoogleError> {
+        let url = self.url(&["users", "me", "calendarList", calendar_id])?;
+        decode(&self.send(self.http.get(url).bearer_auth(token)).await?)
     }
 
     /// Sends the request; a non-2xx answer becomes the classified error.

@@ -11,8 +11,11 @@ mod types;
 
 pub use calendar::{CalendarApi, ListQuery, WatchParams, WatchRequest};
 pub use error::{GoogleError, Limit, classify, retry_after};
-pub use oauth::{AccessToken, OAuthClient};
-pub use types::{Event, EventDateTime, EventsPage, ExtendedProperties, WatchChannel};
+pub use oauth::{AccessToken, CodeGrant, OAuthClient, UserInfo};
+pub use types::{
+    Calendar, Event, EventDateTime, EventSource, EventsPage, ExtendedProperties, ReminderOverride,
+    Reminders, WatchChannel,
+};
 
 /// How much calsync reads from Google before it stops trusting the answer: bytes per
 /// response, and pages and events per listing (an endless `nextPageToken` must end a run).

@@ -29,6 +29,41 @@ pub struct Event {
     pub updated: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_properties: Option<ExtendedProperties>,
+    /// `opaque` (busy) or `transparent` (free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transparency: Option<String>,
+    /// `default`, `public`, `private` or `confidential`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// One of Google's event colours, `"1"` to `"11"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Reminders>,
+    /// A link to where the event came from (shown by Google Calendar).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<EventSource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reminders {
+    #[serde(default)]
+    pub use_default: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<ReminderOverride>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReminderOverride {
+    pub method: String,
+    pub minutes: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventSource {
+    pub title: String,
+    pub url: String,
 }
 
 impl Event {
@@ -84,6 +119,20 @@ pub struct ExtendedProperties {
     pub private: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<BTreeMap<String, String>>,
+}
+
+/// A calendar (calendars.* and calendarList entries share these fields).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Calendar {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// One page of events.list: either `next_page_token` or, on the last page, `next_sync_token`.

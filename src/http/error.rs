@@ -14,6 +14,10 @@ pub enum ApiError {
     BadRequest(&'static str),
     /// 401: missing or wrong credentials (a channel token).
     Unauthorized,
+    /// 404: the resource does not exist for this caller (another user's is not found either).
+    NotFound,
+    /// 409: the request conflicts with the current state; the message is shown to the caller.
+    Conflict(&'static str),
     /// 503: a dependency is down or too slow; the caller may retry (Google does).
     Unavailable(anyhow::Error),
     /// 500: a bug or an unexpected failure.
@@ -25,6 +29,8 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized => "unauthorized",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -34,6 +40,8 @@ impl ApiError {
         match self {
             Self::BadRequest(m) => m,
             Self::Unauthorized => "missing or invalid credentials",
+            Self::NotFound => "not found",
+            Self::Conflict(m) => m,
             Self::Unavailable(_) => "temporarily unavailable; retry later",
             Self::Internal(_) => "internal error",
         }
@@ -63,6 +71,8 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,5 +86,25 @@ impl ResponseError for ApiError {
             "error": self.code(),
             "message": self.public_message(),
         }))
+    }
+}
+
+impl From<crate::connect::ConnectError> for ApiError {
+    fn from(e: crate::connect::ConnectError) -> Self {
+        use crate::connect::ConnectError;
+        match e {
+            ConnectError::NotConnected => Self::Conflict("Google Calendar is not connected"),
+            ConnectError::Db(crate::db::DbError::PoolTimeout(_)) => Self::Unavailable(e.into()),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::PoolTimeout(_) => Self::Unavailable(e.into()),
+            other => Self::Internal(other.into()),
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! The HTTP surface of `calsync serve`: routes, the latency middleware and the servers. The
-//! public server (`BIND_ADDR`) answers only the webhook and `/healthz`; `/readyz` and
+//! public server (`BIND_ADDR`) answers the webhook, `/healthz`, and (with `JWT_SECRET` set) the
+//! user API and the OAuth connect flow; `/readyz` and
 //! `/metrics`, which reach PostgreSQL and Redis, are on the admin server (`ADMIN_BIND_ADDR`).
 
+pub mod api;
+pub mod auth;
+pub mod connect;
 mod error;
 pub mod health;
 mod log_limit;
@@ -28,10 +32,33 @@ const WEBHOOK: &str = "/api/webhooks/google-calendar";
 const HEALTHZ: &str = "/healthz";
 const READYZ: &str = "/readyz";
 const METRICS: &str = "/metrics";
+const CONNECT: &str = "/api/google-calendar/connect";
+const OAUTH_START: &str = "/oauth/google/start";
+const OAUTH_CALLBACK: &str = "/oauth/google/callback";
+const GCAL: &str = "/api/google-calendar";
+const GCAL_STATUS: &str = "/api/google-calendar/status";
+const GCAL_PAUSE: &str = "/api/google-calendar/pause";
+const GCAL_RESUME: &str = "/api/google-calendar/resume";
+const GCAL_RESYNC: &str = "/api/google-calendar/resync";
+const CASE_CALENDAR: &str = "/api/cases/{id}/calendar";
 
 /// Every route pattern: the only values the `route` label of the request metrics takes
 /// (besides `unmatched`).
-const ROUTES: [&str; 4] = [WEBHOOK, HEALTHZ, READYZ, METRICS];
+const ROUTES: [&str; 13] = [
+    WEBHOOK,
+    HEALTHZ,
+    READYZ,
+    METRICS,
+    CONNECT,
+    OAUTH_START,
+    OAUTH_CALLBACK,
+    GCAL,
+    GCAL_STATUS,
+    GCAL_PAUSE,
+    GCAL_RESUME,
+    GCAL_RESYNC,
+    CASE_CALENDAR,
+];
 
 /// Registers the public routes: the webhook, and `/healthz` for the load balancer.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
@@ -41,6 +68,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
             .route(web::post().to(webhooks::google_calendar::receive)),
     )
     .route(HEALTHZ, web::get().to(health::healthz));
+    configure_user(cfg);
+}
+
+/// The user API and the connect flow (they answer 404 when `JWT_SECRET` is not configured).
+fn configure_user(cfg: &mut web::ServiceConfig) {
+    cfg.route(CONNECT, web::post().to(connect::connect))
+        .route(OAUTH_START, web::get().to(connect::start))
+        .route(OAUTH_CALLBACK, web::get().to(connect::callback))
+        .route(GCAL_STATUS, web::get().to(api::get_status))
+        .route(GCAL_PAUSE, web::post().to(api::pause))
+        .route(GCAL_RESUME, web::post().to(api::resume))
+        .route(GCAL_RESYNC, web::post().to(api::resync))
+        .route(GCAL, web::delete().to(api::disconnect))
+        .route(CASE_CALENDAR, web::get().to(api::case_calendar));
 }
 
 /// Registers the operational routes, served only on `ADMIN_BIND_ADDR`: `/healthz`, `/readyz`

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::WebhookConfig;
+use crate::connect::ConnectService;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 use crate::http::webhooks::unrecorded::UnrecordedChannels;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Channels whose notification was answered 5xx, synced once the queue is back.
     pub unrecorded: Arc<UnrecordedChannels>,
+    /// The user API and the connect flow; `None` when `JWT_SECRET` is not configured.
+    pub connect: Option<Arc<ConnectService>>,
 }
 
 impl AppState {
@@ -26,6 +29,13 @@ impl AppState {
             unrecorded: Arc::new(UnrecordedChannels::new(webhook.unrecorded_channels_max)),
             webhook: Arc::new(webhook),
             metrics: Arc::new(Metrics::new()?),
+            connect: None,
         })
+    }
+
+    /// With the user API and the connect flow.
+    pub fn with_connect(mut self, connect: ConnectService) -> Self {
+        self.connect = Some(Arc::new(connect));
+        self
     }
 }

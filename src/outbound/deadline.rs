@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::event_body::{changes, new_event, summary};
+use super::event_body::{changes, new_event, summary_with};
 use super::pacing::Cost;
 use super::plan::{Action, Wanted, plan};
 use super::push::{PushContext, PushError, PushReport};
@@ -103,7 +103,7 @@ pub async fn push_deadline(
             .and_then(|c| {
                 c.deadline(job.kind).map(|date| Target {
                     date,
-                    summary: summary(job.kind, c),
+                    summary: summary_with(&job.ctx.style, job.kind, c),
                     tracker_rev: state.tracker_rev(job.kind),
                 })
             });
@@ -164,7 +164,13 @@ impl DeadlinePush<'_> {
             .event_id(u32::try_from(generation).unwrap_or(0));
         let link_id = self.prepare_link(link, generation, &event_id).await?;
         self.set_pending(link_id, target).await?;
-        let body = new_event(self.marker(), &event_id, target.date, &target.summary);
+        let body = new_event(
+            &self.ctx.style,
+            self.marker(),
+            &event_id,
+            target.date,
+            &target.summary,
+        );
         self.pace(Cost::Call).await;
         match session.insert_event(self.calendar, &body).await {
             Ok(created) => {
@@ -195,7 +201,7 @@ impl DeadlinePush<'_> {
                         .patch_event(
                             self.calendar,
                             &event_id,
-                            &changes(target.date, &target.summary),
+                            &changes(&self.ctx.style, self.marker(), target.date, &target.summary),
                             existing.etag.as_deref(),
                         )
                         .await?
@@ -234,7 +240,7 @@ impl DeadlinePush<'_> {
             .patch_event(
                 self.calendar,
                 &link.google_event_id,
-                &changes(target.date, &target.summary),
+                &changes(&self.ctx.style, self.marker(), target.date, &target.summary),
                 link.etag.as_deref(),
             )
             .await

@@ -1,46 +1,127 @@
 //! What a deadline's event says: an all-day event (start = the deadline, end = the next day,
-//! no time zone) titled with the deadline and the case, carrying calsync's marker.
+//! no time zone) titled from `EVENT_TITLE_TEMPLATE`, carrying calsync's marker; free (an
+//! all-day deadline must not make the paralegal look busy), private, with the deadline kind's
+//! reminders and colour, and a link back to the case when `TRACKER_CASE_URL` is set. Every
+//! write sends the whole body, so a link below `EVENT_BODY_VERSION` is brought up to date by
+//! one patch.
 
 use chrono::NaiveDate;
 
+use crate::config::EventStyle;
 use crate::db::models::case::Case;
 use crate::domain::{DeadlineKind, EventMarker};
-use crate::google::{Event, EventDateTime, ExtendedProperties};
+use crate::google::{
+    Event, EventDateTime, EventSource, ExtendedProperties, ReminderOverride, Reminders,
+};
 
-/// "ETA-9089 filing window closes: <employer> / <beneficiary>".
+/// "ETA-9089 filing window closes: <employer> / <beneficiary>" (the default template).
 pub fn summary(kind: DeadlineKind, case: &Case) -> String {
-    format!(
-        "{}: {} / {}",
-        kind.label(),
-        case.employer_name,
-        case.beneficiary_name
-    )
+    summary_with(&EventStyle::default(), kind, case)
+}
+
+/// The title from the style's template.
+pub fn summary_with(style: &EventStyle, kind: DeadlineKind, case: &Case) -> String {
+    style
+        .title_template
+        .replace("{deadline}", kind.label())
+        .replace("{employer_initials}", &initials(&case.employer_name))
+        .replace("{beneficiary_initials}", &initials(&case.beneficiary_name))
+        .replace("{employer}", &case.employer_name)
+        .replace("{beneficiary}", &case.beneficiary_name)
+        .replace("{case_id}", &case.id.to_string())
+}
+
+/// "Jane Q. Doe" → "J.Q.D."
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .flat_map(|c| c.to_uppercase().chain(std::iter::once('.')))
+        .collect()
+}
+
+/// Google's event colour for a deadline kind: expirations red, filing deadlines and windows
+/// closing orange, windows opening green, responses due purple, the rest blue.
+pub const fn color_id(kind: DeadlineKind) -> &'static str {
+    match kind {
+        DeadlineKind::PwdExpiration | DeadlineKind::Eta9089Expiration => "11",
+        DeadlineKind::FilingWindowCloses | DeadlineKind::I140FilingDeadline => "6",
+        DeadlineKind::FilingWindowOpens | DeadlineKind::RecruitmentStart => "10",
+        DeadlineKind::RfiDue | DeadlineKind::RfeDue => "3",
+        DeadlineKind::Eta9089Filing => "9",
+    }
 }
 
 const DESCRIPTION: &str = "PERM case deadline kept in sync by calsync. Moving this event \
 changes the deadline in the case tracker; deleting it removes the reminder until the deadline \
 changes in the tracker.";
 
+fn case_url(style: &EventStyle, marker: EventMarker) -> Option<String> {
+    style
+        .case_url_template
+        .as_ref()
+        .map(|t| t.replace("{case_id}", &marker.case_id.to_string()))
+}
+
 /// The full event for an insert.
-pub fn new_event(marker: EventMarker, event_id: &str, date: NaiveDate, summary: &str) -> Event {
+pub fn new_event(
+    style: &EventStyle,
+    marker: EventMarker,
+    event_id: &str,
+    date: NaiveDate,
+    summary: &str,
+) -> Event {
     Event {
         id: Some(event_id.to_owned()),
-        summary: Some(summary.to_owned()),
-        description: Some(DESCRIPTION.to_owned()),
         extended_properties: Some(ExtendedProperties {
             private: Some(marker.to_properties()),
             shared: None,
         }),
-        ..changes(date, summary)
+        ..changes(style, marker, date, summary)
     }
 }
 
-/// The fields a patch sends: date and title.
-pub fn changes(date: NaiveDate, summary: &str) -> Event {
+/// What a patch sends: date, title and the rest of the body.
+pub fn changes(style: &EventStyle, marker: EventMarker, date: NaiveDate, summary: &str) -> Event {
+    let url = case_url(style, marker);
+    let description = match &url {
+        Some(u) => format!("{DESCRIPTION}\n\nOpen the case: {u}"),
+        None => DESCRIPTION.to_owned(),
+    };
     Event {
         summary: Some(summary.to_owned()),
+        description: Some(description),
         start: Some(EventDateTime::all_day(date)),
         end: Some(EventDateTime::all_day(date.succ_opt().unwrap_or(date))),
+        transparency: Some("transparent".to_owned()),
+        visibility: Some("private".to_owned()),
+        color_id: Some(color_id(marker.kind).to_owned()),
+        reminders: Some(Reminders {
+            use_default: false,
+            overrides: style
+                .reminders(marker.kind)
+                .iter()
+                .map(|r| ReminderOverride {
+                    method: r.method.to_owned(),
+                    minutes: r.minutes,
+                })
+                .collect(),
+        }),
+        source: url.map(|url| EventSource {
+            title: "PERM case tracker".to_owned(),
+            url,
+        }),
         ..Event::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_keep_names_off_calendars() {
+        assert_eq!(initials("Jane Q. Doe"), "J.Q.D.");
+        assert_eq!(initials("  ángel  o'neil "), "Á.O.");
+        assert_eq!(initials(""), "");
     }
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::db::models::CaseEventLink;
+use crate::domain::EVENT_BODY_VERSION;
 
 /// The event a deadline should have: its date and title.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,7 @@ pub fn plan(wanted: Option<&Wanted<'_>>, link: Option<&CaseEventLink>) -> Action
     }
     if link.synced_date == Some(wanted.date)
         && link.synced_summary.as_deref() == Some(wanted.summary)
+        && link.body_version >= EVENT_BODY_VERSION
     {
         Action::Nothing
     } else {
@@ -104,6 +106,7 @@ mod tests {
             pending_summary: None,
             pending_tracker_rev: None,
             pending_at: None,
+            body_version: EVENT_BODY_VERSION,
         }
     }
 
@@ -134,6 +137,16 @@ mod tests {
         };
         assert_eq!(plan(Some(&renamed), Some(&l)), Action::Patch);
         assert_eq!(plan(None, Some(&l)), Action::Delete);
+    }
+
+    #[test]
+    fn an_event_written_with_an_older_body_is_patched_once() {
+        let l = CaseEventLink {
+            body_version: EVENT_BODY_VERSION - 1,
+            ..link()
+        };
+        assert_eq!(plan(Some(&wanted(day(1))), Some(&l)), Action::Patch);
+        assert_eq!(plan(Some(&wanted(day(1))), Some(&link())), Action::Nothing);
     }
 
     #[test]

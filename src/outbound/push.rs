@@ -27,6 +27,8 @@ pub struct PushContext {
     pub pacer: Pacer,
     /// Cases one push run takes for a user; the rest wait for the next run.
     pub batch_cases: i64,
+    /// What the events look like (title, link, reminders, colour).
+    pub style: std::sync::Arc<crate::config::EventStyle>,
 }
 
 impl PushContext {
@@ -119,7 +121,12 @@ pub async fn push_user(ctx: &PushContext, user_id: UserId) -> Result<PushOutcome
     // Without an active calendar, the cases' events left on calendars are still removed.
     let target = match target {
         Some(c) if c.status == ChannelStatus::Active => Some(c),
-        Some(c) if matches!(c.status, ChannelStatus::NeedsReauth | ChannelStatus::Held) => {
+        Some(c)
+            if matches!(
+                c.status,
+                ChannelStatus::NeedsReauth | ChannelStatus::Held | ChannelStatus::Paused
+            ) =>
+        {
             return Ok(PushOutcome::Deferred);
         }
         _ => None,

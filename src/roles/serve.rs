@@ -28,7 +28,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
         // Created on the system runtime, which lives as long as the server, and cloned into
         // every HTTP worker thread.
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
-        let state = AppState::new(db, JobQueue::new(conn, &queue_config), webhook_config)?;
+        let mut state = AppState::new(
+            db.clone(),
+            JobQueue::new(conn, &queue_config),
+            webhook_config,
+        )?;
+        if crate::config::env::var("JWT_SECRET").is_some() {
+            state = state.with_connect(connect_service(&db)?);
+        } else {
+            log::info!("JWT_SECRET is not set: the user API and the connect flow are off");
+        }
         // Channels answered 503 are synced once the queue answers again (Google may give up
         // retrying before that).
         actix_web::rt::spawn(unrecorded::run(
@@ -46,4 +55,22 @@ pub fn run() -> anyhow::Result<ExitCode> {
         server.await.context("running the HTTP server")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The user API's parts, from `JWT_*`, `GOOGLE_*`, `TOKEN_ENCRYPTION_*`, the connect and watch
+/// settings.
+fn connect_service(db: &Db) -> anyhow::Result<crate::connect::ConnectService> {
+    let google = crate::config::GoogleConfig::from_env()?;
+    let crypto = crate::config::CryptoConfig::from_env()?;
+    let watch = crate::config::WatchConfig::from_env()?;
+    let webhook = WebhookConfig::from_env()?;
+    crate::connect::ConnectService::new(
+        crate::config::ConnectConfig::from_env()?,
+        crate::config::AuthConfig::from_env()?,
+        &google,
+        super::context::sync_context(db)?,
+        crypto.cipher,
+        crate::channels::WatchTarget::from_config(&watch),
+        webhook.channel_token_secret,
+    )
 }

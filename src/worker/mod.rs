@@ -62,6 +62,7 @@ impl WorkerSetup {
                 sync: sync.clone(),
                 pacer: Pacer::per_minute(self.sync.push_requests_per_minute),
                 batch_cases: self.sync.push_batch_cases,
+                style: Arc::new(self.sync.event_style.clone()),
             },
             sync,
             retry: self.retry.clone(),

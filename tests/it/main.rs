@@ -4,6 +4,7 @@
 // Test helpers outside #[test] functions may unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod connect;
 mod db;
 mod edges;
 mod google;

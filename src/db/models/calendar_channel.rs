@@ -24,6 +24,9 @@ pub enum ChannelStatus {
     /// A sync would have dismissed most of the calendar's deadlines at once (`hold_reason`):
     /// nothing syncs or pushes until an operator or the user confirms or re-pushes.
     Held,
+    /// The user paused the sync: the channel is stopped at Google, the row (and its sync
+    /// token) kept; nothing syncs or pushes until they resume.
+    Paused,
 }
 
 impl ChannelStatus {
@@ -33,6 +36,7 @@ impl ChannelStatus {
             Self::NeedsReauth => "needs_reauth",
             Self::Stopped => "stopped",
             Self::Held => "held",
+            Self::Paused => "paused",
         }
     }
 }
@@ -45,6 +49,7 @@ impl FromStr for ChannelStatus {
             "needs_reauth" => Ok(Self::NeedsReauth),
             "stopped" => Ok(Self::Stopped),
             "held" => Ok(Self::Held),
+            "paused" => Ok(Self::Paused),
             _ => Err(()),
         }
     }
@@ -386,4 +391,35 @@ pub fn count_held(conn: &mut PgConnection) -> QueryResult<i64> {
         .filter(dsl::status.eq(ChannelStatus::Held))
         .count()
         .get_result(conn)
+}
+
+/// Every channel of a user, oldest first.
+pub fn list_for_user(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> QueryResult<Vec<CalendarChannel>> {
+    dsl::calendar_sync_channels
+        .filter(dsl::user_id.eq(user_id))
+        .order(dsl::created_at.asc())
+        .select(CalendarChannel::as_select())
+        .load(conn)
+}
+
+/// Forgets the channel's sync token: its next run is a full listing (a resync).
+pub fn clear_sync_token(conn: &mut PgConnection, row_id: Uuid) -> QueryResult<bool> {
+    diesel::update(dsl::calendar_sync_channels.find(row_id))
+        .set((
+            dsl::sync_token.eq(None::<String>),
+            dsl::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The hold reason of a held channel.
+pub fn hold_reason(conn: &mut PgConnection, row_id: Uuid) -> QueryResult<Option<String>> {
+    dsl::calendar_sync_channels
+        .find(row_id)
+        .select(dsl::hold_reason)
+        .first(conn)
 }

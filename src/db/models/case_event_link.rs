@@ -39,6 +39,8 @@ pub struct CaseEventLink {
     pub pending_summary: Option<String>,
     pub pending_tracker_rev: Option<i64>,
     pub pending_at: Option<DateTime<Utc>>,
+    /// The event body version calsync last wrote (`EVENT_BODY_VERSION`).
+    pub body_version: i32,
 }
 
 impl CaseEventLink {
@@ -284,6 +286,7 @@ pub fn record_push(
             dsl::synced_date.eq(date),
             dsl::synced_summary.eq(summary),
             dsl::synced_tracker_rev.eq(tracker_rev),
+            dsl::body_version.eq(crate::domain::EVENT_BODY_VERSION),
             dsl::dismissed.eq(false),
             dsl::removed.eq(false),
             dsl::pending_date.eq(None::<NaiveDate>),
@@ -345,4 +348,34 @@ pub fn delete(conn: &mut PgConnection, link_id: Uuid) -> QueryResult<bool> {
     diesel::delete(dsl::case_event_links.find(link_id))
         .execute(conn)
         .map(|n| n == 1)
+}
+
+/// Deletes a user's links on `calendar_id` (the calendar is gone, or the user disconnected),
+/// so the next push starts that calendar afresh. Returns how many went.
+pub fn delete_on_calendar(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    calendar_id: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        dsl::case_event_links
+            .filter(dsl::user_id.eq(user_id))
+            .filter(dsl::calendar_id.eq(calendar_id)),
+    )
+    .execute(conn)
+}
+
+/// A user's live links on `calendar_id` (events calsync put there that are still there).
+pub fn live_on_calendar(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    calendar_id: &str,
+) -> QueryResult<Vec<CaseEventLink>> {
+    dsl::case_event_links
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::calendar_id.eq(calendar_id))
+        .filter(dsl::removed.eq(false))
+        .filter(dsl::dismissed.eq(false))
+        .select(CaseEventLink::as_select())
+        .load(conn)
 }

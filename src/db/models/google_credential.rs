@@ -336,3 +336,10 @@ pub fn list_after(
     }
     query.load(conn)
 }
+
+/// Deletes a user's credentials (they disconnected). Returns whether there were any.
+pub fn delete(conn: &mut PgConnection, user_id: UserId) -> QueryResult<bool> {
+    diesel::delete(dsl::google_credentials.find(user_id))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -2,10 +2,12 @@
 //! `NewFoo<'a>` what is inserted. Every query function takes `&mut PgConnection`.
 
 pub mod calendar_channel;
+pub mod calendar_connection;
 pub mod case;
 pub mod case_deadline;
 pub mod case_event_link;
 pub mod channel_lease;
+pub mod connect_flow;
 pub mod google_credential;
 pub mod outbox;
 pub mod sync_audit;

@@ -184,3 +184,34 @@ pub fn enqueue_cases(
         .bind::<Array<SqlUuid>, _>(case_ids)
         .execute(conn)
 }
+
+/// What a user's outbox holds: rows waiting, the oldest row's age, the most attempts one
+/// case has used (the status endpoint's "deadlines waiting" and "delayed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    pub cases: i64,
+    pub oldest: Option<chrono::DateTime<chrono::Utc>>,
+    pub max_attempts: i32,
+}
+
+pub fn backlog(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Backlog> {
+    use diesel::dsl::{count, max, min};
+    let (cases, oldest, max_attempts) = dsl::calendar_outbox
+        .filter(dsl::user_id.eq(user_id))
+        .select((
+            count(dsl::case_id).aggregate_distinct(),
+            min(dsl::created_at),
+            max(dsl::attempts),
+        ))
+        .first::<(i64, Option<chrono::DateTime<chrono::Utc>>, Option<i32>)>(conn)?;
+    Ok(Backlog {
+        cases,
+        oldest,
+        max_attempts: max_attempts.unwrap_or(0),
+    })
+}
+
+/// Drops a user's waiting rows (they disconnected: nothing is pushed anywhere any more).
+pub fn delete_for_user(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
+    diesel::delete(dsl::calendar_outbox.filter(dsl::user_id.eq(user_id))).execute(conn)
+}

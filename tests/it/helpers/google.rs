@@ -82,6 +82,7 @@ impl GoogleWorld {
             sync: self.ctx.clone(),
             pacer: Pacer::per_minute(Some(540)),
             batch_cases: 100,
+            style: Default::default(),
         }
     }
 

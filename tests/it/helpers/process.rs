@@ -34,6 +34,15 @@ impl ChildProcess {
             .expect("spawned with a piped stderr")
     }
 
+    /// The child's standard input and output, when spawned with `Stdio::piped()` for both.
+    pub fn take_stdio(&mut self) -> (std::process::ChildStdin, std::process::ChildStdout) {
+        let child = self.child.as_mut().expect("the child is still ours");
+        (
+            child.stdin.take().expect("spawned with a piped stdin"),
+            child.stdout.take().expect("spawned with a piped stdout"),
+        )
+    }
+
     pub fn id(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }

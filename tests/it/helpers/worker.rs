@@ -20,6 +20,8 @@ pub struct WorkerOptions {
     pub sync: SyncSettings,
     /// Google quota units a user's pushes may use per minute (as the worker's default).
     pub push_requests_per_minute: Option<u32>,
+    /// What pushed events look like.
+    pub event_style: calsync::config::EventStyle,
 }
 
 impl Default for WorkerOptions {
@@ -29,6 +31,7 @@ impl Default for WorkerOptions {
             sweep_interval: Duration::from_millis(50),
             sync: SyncSettings::default(),
             push_requests_per_minute: Some(540),
+            event_style: calsync::config::EventStyle::default(),
         }
     }
 }
@@ -57,6 +60,7 @@ pub fn setup(
             push_batch_cases: 200,
             backstop_interval: None,
             push_requests_per_minute: o.push_requests_per_minute,
+            event_style: o.event_style.clone(),
         },
         google,
         retry: retry_policy(),

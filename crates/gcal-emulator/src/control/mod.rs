@@ -219,6 +219,13 @@ impl Control {
         self.shared.store().revoke_grant(refresh_token)
     }
 
+    /// The next `count` code exchanges answer without a refresh token even where one is due,
+    /// as Google sometimes does for a client it believes already holds one; a client's
+    /// "ask for consent again" path can then be tested.
+    pub fn withhold_refresh_tokens(&self, count: u32) {
+        self.shared.store().withhold_refresh_tokens(count);
+    }
+
     /// Expires every access token issued so far.
     pub fn expire_access_tokens(&self) {
         let now = self.shared.now();

@@ -64,6 +64,8 @@ pub struct Store {
     channels: HashMap<String, Channel>,
     /// Last etag number handed out; etags are unique across the emulator.
     etag_counter: u64,
+    /// Code exchanges still to answer without a refresh token (`withhold_refresh_tokens`).
+    withheld_refresh_tokens: u32,
 }
 
 /// A stable numeric `sub` for an email, shaped like Google's (21 digits).

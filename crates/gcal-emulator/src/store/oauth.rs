@@ -289,6 +289,11 @@ impl Store {
         code
     }
 
+    /// The next `count` code exchanges that would hand out a refresh token answer without one.
+    pub fn withhold_refresh_tokens(&mut self, count: u32) {
+        self.withheld_refresh_tokens = count;
+    }
+
     /// The `refresh_token` grant.
     pub fn refresh(
         &mut self,
@@ -375,7 +380,11 @@ impl Store {
             .authorizations
             .get(&(pending.email.clone(), client_id.to_owned()))
             .is_some_and(|a| a.offline && !a.revoked);
-        let issue_refresh = request.offline && (request.prompt_consent || !had_offline);
+        let mut issue_refresh = request.offline && (request.prompt_consent || !had_offline);
+        if issue_refresh && self.withheld_refresh_tokens > 0 {
+            self.withheld_refresh_tokens -= 1;
+            issue_refresh = false;
+        }
         let refresh_token = format!("1//0{}", random_token(48));
         let nonce = request.nonce.clone();
         self.insert_grant(

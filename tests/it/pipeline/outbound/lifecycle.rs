@@ -376,7 +376,13 @@ async fn an_insert_whose_answer_was_lost_is_adopted_not_duplicated() {
             kind,
         };
         let id = marker.event_id(0);
-        let body = new_event(marker, &id, date_at_google, &summary(kind, &row));
+        let body = new_event(
+            &Default::default(),
+            marker,
+            &id,
+            date_at_google,
+            &summary(kind, &row),
+        );
         p.w.emu
             .user_create_event_json(p.w.calendar(), serde_json::to_value(&body).unwrap())
             .unwrap();

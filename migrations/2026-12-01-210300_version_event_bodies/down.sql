@@ -1,0 +1,1 @@
+ALTER TABLE case_event_links DROP COLUMN body_version;
