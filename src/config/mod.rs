@@ -6,6 +6,7 @@
 mod crypto;
 mod database;
 pub mod env;
+mod fleet;
 mod google;
 mod http;
 mod queue;
@@ -19,6 +20,7 @@ mod worker;
 pub use crypto::CryptoConfig;
 pub use database::DatabaseConfig;
 pub use env::ConfigError;
+pub use fleet::FleetConfig;
 pub use google::GoogleConfig;
 pub use http::HttpConfig;
 pub use queue::QueueConfig;

@@ -60,6 +60,12 @@ diesel::table! {
         hold_reason -> Nullable<Text>,
         held_at -> Nullable<Timestamptz>,
         mass_dismissal_confirmed -> Bool,
+        renewal_jitter -> Float8,
+        renewal_claimed_until -> Nullable<Timestamptz>,
+        backstop_due_at -> Nullable<Timestamptz>,
+        last_sync_started_at -> Nullable<Timestamptz>,
+        sync_trailing_at -> Nullable<Timestamptz>,
+        suspect_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -129,6 +135,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    channel_strays (channel_id) {
+        #[max_length = 64]
+        channel_id -> Varchar,
+        user_id -> Uuid,
+        #[max_length = 255]
+        resource_id -> Varchar,
+        stop_after -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     google_credentials (user_id) {
         user_id -> Uuid,
         refresh_token_ciphertext -> Bytea,
@@ -161,6 +180,7 @@ diesel::joinable!(calendar_sync_channels -> perm_users (user_id));
 diesel::joinable!(case_deadline_revisions -> cases (case_id));
 diesel::joinable!(case_event_links -> perm_users (user_id));
 diesel::joinable!(cases -> perm_users (user_id));
+diesel::joinable!(channel_strays -> perm_users (user_id));
 diesel::joinable!(google_credentials -> perm_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -170,6 +190,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_deadline_revisions,
     case_event_links,
     cases,
+    channel_strays,
     google_credentials,
     perm_users,
 );

@@ -10,7 +10,7 @@ mod oauth;
 mod types;
 
 pub use calendar::{CalendarApi, ListQuery, WatchParams, WatchRequest};
-pub use error::{GoogleError, Limit, classify, retry_after};
+pub use error::{GoogleError, Limit, RateScope, classify, retry_after};
 pub use oauth::{AccessToken, OAuthClient};
 pub use types::{Event, EventDateTime, EventsPage, ExtendedProperties, WatchChannel};
 

@@ -97,6 +97,7 @@ impl OAuthClient {
             (_, "invalid_client" | "unauthorized_client") => GoogleError::ClientRejected(error),
             (StatusCode::TOO_MANY_REQUESTS, _) => GoogleError::RateLimited {
                 retry_after: retry_after(&headers, Utc::now()),
+                scope: super::error::RateScope::Project,
             },
             (s, _) if s.is_server_error() => {
                 GoogleError::Transient(format!("token endpoint HTTP {s}"))

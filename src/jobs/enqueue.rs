@@ -17,6 +17,8 @@ use crate::queue::{EnqueueOutcome, QueueError, RedisQueue};
 pub struct JobQueue {
     calendar_changes: RedisQueue,
     pushes: RedisQueue,
+    /// Not a queue: the shared quota's counters (`crate::quota`), read for the metrics.
+    quota_stats: RedisQueue,
     dedup_ttl: Duration,
     conn: ConnectionManager,
 }
@@ -30,6 +32,11 @@ impl JobQueue {
                 ProcessCalendarChanges::QUEUE,
             ),
             pushes: RedisQueue::new(conn.clone(), &config.namespace, PushCaseChanges::QUEUE),
+            quota_stats: RedisQueue::new(
+                conn.clone(),
+                &config.namespace,
+                crate::quota::metrics::STATS_QUEUE,
+            ),
             dedup_ttl: config.dedup_ttl,
             conn,
         }
@@ -78,6 +85,11 @@ impl JobQueue {
     /// The `PushCaseChanges` queue itself.
     pub fn pushes(&self) -> &RedisQueue {
         &self.pushes
+    }
+
+    /// The shared quota's counters (`counters()` only; nothing is queued there).
+    pub fn quota_stats(&self) -> &RedisQueue {
+        &self.quota_stats
     }
 
     /// The `ProcessCalendarChanges` queue itself (depth, counters, inspection).

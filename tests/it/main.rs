@@ -6,6 +6,7 @@
 
 mod db;
 mod edges;
+mod fleet;
 mod google;
 mod helpers;
 mod ops;

@@ -61,6 +61,7 @@ pub fn setup(
         google,
         retry: retry_policy(),
         renewal: None,
+        fleet: calsync::config::FleetConfig::default(),
     }
 }
 
