@@ -383,11 +383,8 @@ async fn main() -> anyhow::Result<()> {
         stats_after.get(field).copied().unwrap_or(0) - stats_before.get(field).copied().unwrap_or(0)
     };
     #[allow(clippy::cast_precision_loss)]
-    let per_channel = |n: u64| {
-        n as f64 / channels as f64
-            * (DAY as f64 / day_secs as f64)
-            * (day.as_secs_f64() / elapsed.as_secs_f64())
-    };
+    let per_channel =
+        |n: u64| n as f64 / channels as f64 * (day.as_secs_f64() / elapsed.as_secs_f64());
 
     println!("\n## Idle channels: Google requests per channel per day, by lane");
     println!("| lane | requests in the day | per channel per day |");

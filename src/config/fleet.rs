@@ -16,6 +16,8 @@ pub struct FleetConfig {
     /// record): longer than a watch and the swap take.
     pub renewal_claim: Duration,
     pub quota: QuotaSettings,
+    /// Dead jobs older than this are forgotten; `None` keeps them.
+    pub dead_job_retention: Option<Duration>,
 }
 
 impl Default for FleetConfig {
@@ -25,6 +27,7 @@ impl Default for FleetConfig {
             backstop_check_every: Duration::from_secs(60),
             renewal_claim: Duration::from_secs(120),
             quota: QuotaSettings::default(),
+            dead_job_retention: Some(Duration::from_secs(7 * 86_400)),
         }
     }
 }
@@ -37,6 +40,7 @@ impl FleetConfig {
     /// - `GOOGLE_USER_QUOTA_PER_MINUTE` (default 540 units, 90% of Google's 600; 0: none)
     /// - `GOOGLE_PROJECT_REQUESTS_PER_MINUTE` (default 9000 of Google's 10,000; 0: none)
     /// - `GOOGLE_PROJECT_REQUESTS_PER_DAY` (default 0: no daily budget)
+    /// - `DEAD_JOB_RETENTION_HOURS` (default 168; 0 keeps dead jobs)
     pub fn from_env() -> Result<Self, ConfigError> {
         let ms = |n: u64| Duration::from_millis(n);
         Ok(Self {
@@ -58,6 +62,10 @@ impl FleetConfig {
                 .filter(|n| *n > 0),
                 project_per_day: Some(var_parsed("GOOGLE_PROJECT_REQUESTS_PER_DAY", 0u64)?)
                     .filter(|n| *n > 0),
+            },
+            dead_job_retention: match var_parsed("DEAD_JOB_RETENTION_HOURS", 168u64)? {
+                0 => None,
+                h => Some(Duration::from_secs(h * 3600)),
             },
         })
     }

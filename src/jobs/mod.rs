@@ -4,6 +4,7 @@
 //! (`crate::retry`); the queue carries it out.
 
 pub mod backstop;
+pub mod cleanup;
 mod enqueue;
 pub mod outbox_sweep;
 pub mod process_calendar_changes;

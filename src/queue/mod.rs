@@ -16,6 +16,7 @@
 //! - [`runner::run_worker`]: one apalis worker on one queue, with a graceful stop.
 
 pub mod backend;
+pub mod fleet;
 mod runner;
 pub mod store;
 

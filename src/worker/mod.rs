@@ -16,9 +16,10 @@ use crate::db::Db;
 use crate::inbound::SyncContext;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
-use crate::jobs::{Job, JobContext, JobQueue, backstop, outbox_sweep};
+use crate::jobs::{Job, JobContext, JobQueue, backstop, cleanup, outbox_sweep};
 use crate::outbound::{Pacer, PushContext};
 use crate::queue::backend::BackendSettings;
+use crate::queue::fleet::FleetTurns;
 use crate::queue::{RedisQueue, WorkerSettings, run_worker};
 use crate::quota::Quota;
 use crate::retry::RetryPolicy;
@@ -90,6 +91,7 @@ pub async fn run(
     let ctx = Arc::new(setup.job_context());
     let renewal = setup.renewal.take();
     let renewal_claim = setup.fleet.renewal_claim;
+    let setup_retention = setup.fleet.dead_job_retention;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -102,12 +104,24 @@ pub async fn run(
         runner_for::<ProcessCalendarChanges>(&setup, ctx.clone(), runner("sync"));
     let pushes = runner_for::<PushCaseChanges>(&setup, ctx.clone(), runner("push"));
     let job_queue = JobQueue::new(setup.redis.clone(), &setup.queue);
+    let turns = FleetTurns::new(
+        setup.redis.clone(),
+        &setup.queue.namespace,
+        &setup.worker.name,
+    );
     let sweep = outbox_sweep::run(
         setup.db.clone(),
         job_queue.clone(),
+        turns.clone(),
         setup.sync.outbox_sweep_interval,
         stopped(),
     );
+    let cleanup = until(stopped(), async move {
+        match setup_retention {
+            Some(retention) => cleanup::run(turns, retention).await,
+            None => std::future::pending().await,
+        }
+    });
     let backstop = until(stopped(), {
         let (db, interval) = (setup.db.clone(), setup.sync.backstop_interval);
         let check_every = setup.fleet.backstop_check_every;
@@ -134,7 +148,8 @@ pub async fn run(
         }
         let _ = stop_tx.send(true);
     };
-    let (result, (), (), (), ()) = tokio::join!(workers, sweep, signal, renewals, backstop);
+    let (result, (), (), (), (), ()) =
+        tokio::join!(workers, sweep, signal, renewals, backstop, cleanup);
     result
 }
 

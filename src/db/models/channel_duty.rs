@@ -246,13 +246,16 @@ pub fn throttle(
         trailing: bool,
     }
     // One statement: claims the trailing slot when it is free (never taken, or its time has
-    // come, so that run is under way) and reports how long until the interval is over.
+    // come, so that run is under way) and reports how long until the interval is over. The
+    // trailing sync waits for time, not for the lease: a push may go on meanwhile (the
+    // trailing sync says it wants the lease again when it runs).
     let row: Option<Row> = diesel::sql_query(
         "WITH ch AS (SELECT id, last_sync_started_at + $2 * interval '1 millisecond' AS due, \
                             sync_trailing_at FROM calendar_sync_channels \
                      WHERE channel_id = $1 AND last_sync_started_at IS NOT NULL \
                        AND last_sync_started_at + $2 * interval '1 millisecond' > now()), \
-         claimed AS (UPDATE calendar_sync_channels c SET sync_trailing_at = ch.due FROM ch \
+         claimed AS (UPDATE calendar_sync_channels c \
+                     SET sync_trailing_at = ch.due, sync_wanted_at = NULL FROM ch \
                      WHERE c.id = ch.id \
                        AND (c.sync_trailing_at IS NULL OR c.sync_trailing_at <= now()) \
                      RETURNING c.id) \

@@ -2,6 +2,8 @@
 //! and Google's quota shared by all of them.
 
 mod backstop;
+mod duties;
 mod quota;
 mod renewal;
 mod support;
+mod throttle;
