@@ -3,6 +3,7 @@
 
 mod backstop;
 mod duties;
+mod lanes;
 mod quota;
 mod renewal;
 mod support;
