@@ -167,6 +167,7 @@ async fn run(db_url: &str, redis_url: &str, namespace: &str, shape: &Shape) -> a
         google: ctx.google.clone(),
         retry: RetryPolicy::default(),
         renewal: None,
+        fleet: calsync::config::FleetConfig::default(),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(worker::run(setup, async move {

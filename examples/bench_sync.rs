@@ -507,6 +507,11 @@ async fn main() -> anyhow::Result<()> {
         google: ctx.google.clone(),
         retry: RetryPolicy::default(),
         renewal: None,
+        // Every move is measured on its own: no burst throttle.
+        fleet: calsync::config::FleetConfig {
+            sync_min_interval: None,
+            ..calsync::config::FleetConfig::default()
+        },
     };
     let worker = tokio::spawn(worker::run(setup, async move {
         let _ = stop_rx.await;

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod lease;
 pub mod outbound;
 pub mod queue;
+pub mod quota;
 pub mod retry;
 pub mod roles;
 pub mod worker;

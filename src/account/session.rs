@@ -21,6 +21,7 @@ use crate::google::{
     WatchChannel, WatchRequest,
 };
 use crate::ids::UserId;
+use crate::quota::{Cost, Quota};
 
 /// A cached access token is used only while it stays valid at least this long.
 const EXPIRY_MARGIN: Duration = Duration::seconds(60);
@@ -34,6 +35,8 @@ pub struct GoogleAccounts {
     limits: GoogleLimits,
     db: Db,
     cipher: TokenCipher,
+    /// The fleet's shared quota; `None` sends without asking (tests of other concerns).
+    quota: Option<Quota>,
 }
 
 impl GoogleAccounts {
@@ -58,7 +61,20 @@ impl GoogleAccounts {
             limits: config.limits,
             db,
             cipher,
+            quota: None,
         })
+    }
+
+    /// These accounts with every Calendar request taking room in `quota` first.
+    #[must_use]
+    pub fn with_quota(mut self, quota: Quota) -> Self {
+        self.quota = Some(quota);
+        self
+    }
+
+    /// The shared quota, when there is one.
+    pub fn quota(&self) -> Option<&Quota> {
+        self.quota.as_ref()
     }
 
     /// A session acting for `user_id`. Cheap; make one per job.
@@ -95,13 +111,37 @@ impl UserSession {
         F: Fn(CalendarApi, String) -> Fut,
         Fut: Future<Output = Result<T, GoogleError>>,
     {
+        self.call_costing(Cost::Call, call).await
+    }
+
+    /// [`UserSession::call`] for a request of `cost`: each request sent (a retry after a 401
+    /// too) first takes room in the shared quota, and a rate limit from Google shrinks it.
+    pub async fn call_costing<T, F, Fut>(&mut self, cost: Cost, call: F) -> Result<T, AccountError>
+    where
+        F: Fn(CalendarApi, String) -> Fut,
+        Fut: Future<Output = Result<T, GoogleError>>,
+    {
         let token = self.access_token(false).await?;
-        match call(self.accounts.api.clone(), token).await {
+        self.take_quota(cost).await;
+        let result = match call(self.accounts.api.clone(), token).await {
             Err(GoogleError::Unauthorized) => {
                 let token = self.access_token(true).await?;
-                Ok(call(self.accounts.api.clone(), token).await?)
+                self.take_quota(cost).await;
+                call(self.accounts.api.clone(), token).await
             }
-            other => Ok(other?),
+            other => other,
+        };
+        if let (Err(GoogleError::RateLimited { scope, .. }), Some(quota)) =
+            (&result, &self.accounts.quota)
+        {
+            quota.refused(self.user_id, *scope).await;
+        }
+        Ok(result?)
+    }
+
+    async fn take_quota(&self, cost: Cost) {
+        if let Some(quota) = &self.accounts.quota {
+            quota.acquire(self.user_id, cost).await;
         }
     }
 
@@ -139,7 +179,7 @@ impl UserSession {
         changes: &Event,
         if_match: Option<&str>,
     ) -> Result<Event, AccountError> {
-        self.call(|api, t| async move {
+        self.call_costing(Cost::Patch, |api, t| async move {
             api.patch_event(&t, calendar_id, event_id, changes, if_match)
                 .await
         })

@@ -7,6 +7,6 @@ mod stop;
 mod watch;
 
 pub use hold::{ReleaseError, Resolution, release_hold};
-pub use renewal::{RenewalReport, renew_expiring};
+pub use renewal::{RenewalReport, RenewalTiming, renew_due, renew_expiring};
 pub use stop::stop_channel;
 pub use watch::{WatchError, WatchTarget, watch_calendar};

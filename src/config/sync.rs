@@ -46,7 +46,8 @@ pub struct SyncConfig {
     /// How often every active channel is synced without a notification; `None` turns the
     /// backstop off.
     pub backstop_interval: Option<Duration>,
-    /// Google quota units a user's pushes may use per minute; `None` (0) does not pace.
+    /// Google quota units a user's pushes may use per minute in this process, in front of
+    /// the fleet's shared quota; `None` (0, the default) does not pace here.
     pub push_requests_per_minute: Option<u32>,
     /// What pushed events look like (title, link, reminders).
     pub event_style: super::EventStyle,
@@ -59,9 +60,10 @@ impl SyncConfig {
     ///   every third of it, so a dead worker's lease frees within this
     /// - `OUTBOX_SWEEP_INTERVAL_MS` (default 500)
     /// - `PUSH_BATCH_CASES` (default 200)
-    /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 900, varied by ±25%; 0 turns it off)
-    /// - `PUSH_REQUESTS_PER_MINUTE` (default 540: 90% of Google's documented 600 per user,
-    ///   leaving room for the user's inbound syncs, which are not paced; 0 turns pacing off)
+    /// - `BACKSTOP_SYNC_INTERVAL_SECS` (default 14400: 6 polls a day of an idle channel,
+    ///   each channel's due time varied by ±25%; 0 turns it off)
+    /// - `PUSH_REQUESTS_PER_MINUTE` (default 0, off): an extra per-process cap on a user's
+    ///   pushes, in front of the fleet's shared quota (`GOOGLE_USER_QUOTA_PER_MINUTE`)
     /// - the event style (`EventStyle::from_env`)
     /// - `SYNC_MASS_DISMISS_THRESHOLD` (default 0.5) and `SYNC_MASS_DISMISS_MIN` (default 5):
     ///   a full sync that would dismiss more than this share of a calendar's deadlines, and at
@@ -85,11 +87,11 @@ impl SyncConfig {
                 var_parsed("OUTBOX_SWEEP_INTERVAL_MS", 500u64)?.max(10),
             ),
             push_batch_cases: var_parsed("PUSH_BATCH_CASES", 200i64)?.max(1),
-            backstop_interval: match var_parsed("BACKSTOP_SYNC_INTERVAL_SECS", 900u64)? {
+            backstop_interval: match var_parsed("BACKSTOP_SYNC_INTERVAL_SECS", 14_400u64)? {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
-            push_requests_per_minute: Some(var_parsed("PUSH_REQUESTS_PER_MINUTE", 540u32)?)
+            push_requests_per_minute: Some(var_parsed("PUSH_REQUESTS_PER_MINUTE", 0u32)?)
                 .filter(|n| *n > 0),
             event_style: super::EventStyle::from_env()?,
         })

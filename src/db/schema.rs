@@ -60,6 +60,12 @@ diesel::table! {
         hold_reason -> Nullable<Text>,
         held_at -> Nullable<Timestamptz>,
         mass_dismissal_confirmed -> Bool,
+        renewal_jitter -> Float8,
+        renewal_claimed_until -> Nullable<Timestamptz>,
+        backstop_due_at -> Nullable<Timestamptz>,
+        last_sync_started_at -> Nullable<Timestamptz>,
+        sync_trailing_at -> Nullable<Timestamptz>,
+        suspect_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -130,6 +136,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    channel_strays (channel_id) {
+        #[max_length = 64]
+        channel_id -> Varchar,
+        user_id -> Uuid,
+        #[max_length = 255]
+        resource_id -> Varchar,
+        stop_after -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     google_calendar_connections (user_id) {
         user_id -> Uuid,
         google_sub -> Text,
@@ -196,6 +215,7 @@ diesel::joinable!(calendar_sync_channels -> perm_users (user_id));
 diesel::joinable!(case_deadline_revisions -> cases (case_id));
 diesel::joinable!(case_event_links -> perm_users (user_id));
 diesel::joinable!(cases -> perm_users (user_id));
+diesel::joinable!(channel_strays -> perm_users (user_id));
 diesel::joinable!(google_calendar_connections -> perm_users (user_id));
 diesel::joinable!(google_credentials -> perm_users (user_id));
 diesel::joinable!(oauth_connect_flows -> perm_users (user_id));
@@ -207,6 +227,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_deadline_revisions,
     case_event_links,
     cases,
+    channel_strays,
     google_calendar_connections,
     google_credentials,
     oauth_connect_flows,

@@ -20,9 +20,13 @@ pub enum GoogleError {
     #[error("sync token is no longer valid; a full sync is required")]
     SyncTokenGone,
     /// 429, or 403 with `rateLimitExceeded` / `userRateLimitExceeded` / `quotaExceeded`.
-    /// Retry after `retry_after` when Google said, otherwise with backoff.
+    /// Retry after `retry_after` when Google said, otherwise with backoff; `scope` says whose
+    /// budget Google found spent (the shared quota shrinks that one for a while).
     #[error("rate limited by Google (retry after {retry_after:?})")]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        retry_after: Option<Duration>,
+        scope: RateScope,
+    },
     /// 5xx, a timeout or a connection error: retry with backoff.
     #[error("transient failure talking to Google: {0}")]
     Transient(String),
@@ -66,6 +70,15 @@ pub enum GoogleError {
     LimitExceeded(Limit),
 }
 
+/// Whose budget a rate limit says is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateScope {
+    /// `userRateLimitExceeded`, `quotaExceeded`: the user's.
+    User,
+    /// `rateLimitExceeded` (403 or 429), or a 429 without a reason: the project's.
+    Project,
+}
+
 /// Which bound an answer went past, with its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -95,7 +108,7 @@ impl Classify for GoogleError {
     /// user; everything else fails the same way every time.
     fn classify(&self) -> Failure {
         match self {
-            Self::RateLimited { retry_after } => Failure::RateLimited {
+            Self::RateLimited { retry_after, .. } => Failure::RateLimited {
                 retry_after: *retry_after,
             },
             Self::Transient(_) | Self::Unauthorized => Failure::Transient,
@@ -181,6 +194,11 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GoogleE
         {
             GoogleError::RateLimited {
                 retry_after: retry_after(),
+                scope: if reason == "rateLimitExceeded" {
+                    RateScope::Project
+                } else {
+                    RateScope::User
+                },
             }
         }
         403 => GoogleError::Forbidden { reason },
@@ -191,6 +209,11 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GoogleE
         412 => GoogleError::PreconditionFailed,
         429 => GoogleError::RateLimited {
             retry_after: retry_after(),
+            scope: if reason == "userRateLimitExceeded" {
+                RateScope::User
+            } else {
+                RateScope::Project
+            },
         },
         s if s >= 500 => GoogleError::Transient(format!("HTTP {s}")),
         s => GoogleError::Rejected {
@@ -330,7 +353,7 @@ mod tests {
         h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert!(matches!(
             classify(StatusCode::TOO_MANY_REQUESTS, &h, b""),
-            GoogleError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(7)
+            GoogleError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(7)
         ));
         let now = DateTime::parse_from_rfc3339("2013-11-19T01:13:40Z")
             .unwrap()

@@ -10,7 +10,7 @@ mod oauth;
 mod types;
 
 pub use calendar::{CalendarApi, ListQuery, WatchParams, WatchRequest};
-pub use error::{GoogleError, Limit, classify, retry_after};
+pub use error::{GoogleError, Limit, RateScope, classify, retry_after};
 pub use oauth::{AccessToken, CodeGrant, OAuthClient, UserInfo};
 pub use types::{
     Calendar, Event, EventDateTime, EventSource, EventsPage, ExtendedProperties, ReminderOverride,

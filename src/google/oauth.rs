@@ -89,24 +89,7 @@ impl OAuthClient {
                 scope: parsed.scope,
             });
         }
-        let error = serde_json::from_slice::<OAuthErrorBody>(&body)
-            .map(|b| b.error)
-            .unwrap_or_default();
-        Err(match (status, error.as_str()) {
-            (_, "invalid_grant") => GoogleError::GrantRevoked,
-            (_, "invalid_client" | "unauthorized_client") => GoogleError::ClientRejected(error),
-            (StatusCode::TOO_MANY_REQUESTS, _) => GoogleError::RateLimited {
-                retry_after: retry_after(&headers, Utc::now()),
-            },
-            (s, _) if s.is_server_error() => {
-                GoogleError::Transient(format!("token endpoint HTTP {s}"))
-            }
-            (s, e) => GoogleError::Rejected {
-                status: s.as_u16(),
-                reason: e.to_owned(),
-                message: "token request refused".into(),
-            },
-        })
+        Err(token_error(status, &headers, &body))
     }
 }
 
@@ -229,6 +212,7 @@ fn token_error(
         (_, "invalid_client" | "unauthorized_client") => GoogleError::ClientRejected(error),
         (StatusCode::TOO_MANY_REQUESTS, _) => GoogleError::RateLimited {
             retry_after: retry_after(headers, Utc::now()),
+            scope: super::error::RateScope::Project,
         },
         (s, _) if s.is_server_error() => GoogleError::Transient(format!("token endpoint HTTP {s}")),
         (s, e) => GoogleError::Rejected {

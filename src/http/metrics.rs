@@ -165,10 +165,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         for queue in queues {
             all.push((queue.name(), queue.depth().await?, queue.counters().await?));
         }
-        Ok::<_, redis::RedisError>(all)
+        let quota = state.queue.quota_stats().counters().await?;
+        Ok::<_, redis::RedisError>((all, quota))
     };
     let up = match tokio::time::timeout(Duration::from_secs(1), read).await {
-        Ok(Ok(all)) => {
+        Ok(Ok((all, quota))) => {
+            crate::quota::metrics::render(&mut out, &quota);
             let _ = writeln!(out, "# HELP calsync_queue_depth Jobs per state.");
             let _ = writeln!(out, "# TYPE calsync_queue_depth gauge");
             for (name, depth, _) in &all {

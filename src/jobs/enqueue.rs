@@ -17,6 +17,8 @@ pub struct JobQueue {
     /// Every `ProcessCalendarChanges` goes through here: one script call per group.
     recorder: GroupCommit,
     pushes: RedisQueue,
+    /// Not a queue: the shared quota's counters (`crate::quota`), read for the metrics.
+    quota_stats: RedisQueue,
     conn: ConnectionManager,
 }
 
@@ -31,6 +33,11 @@ impl JobQueue {
             recorder: GroupCommit::new(calendar_changes.clone(), config.dedup_ttl),
             calendar_changes,
             pushes: RedisQueue::new(conn.clone(), &config.namespace, PushCaseChanges::QUEUE),
+            quota_stats: RedisQueue::new(
+                conn.clone(),
+                &config.namespace,
+                crate::quota::metrics::STATS_QUEUE,
+            ),
             conn,
         }
     }
@@ -89,6 +96,11 @@ impl JobQueue {
     /// The group commit in front of the `ProcessCalendarChanges` queue (its call count).
     pub fn recorder(&self) -> &GroupCommit {
         &self.recorder
+    }
+
+    /// The shared quota's counters (`counters()` only; nothing is queued there).
+    pub fn quota_stats(&self) -> &RedisQueue {
+        &self.quota_stats
     }
 
     /// The `ProcessCalendarChanges` queue itself (depth, counters, inspection).

@@ -4,6 +4,7 @@
 //! (`crate::retry`); the queue carries it out.
 
 pub mod backstop;
+pub mod cleanup;
 mod enqueue;
 pub mod outbox_sweep;
 pub mod process_calendar_changes;
@@ -12,15 +13,18 @@ pub mod push_case_changes;
 use crate::inbound::SyncContext;
 use crate::outbound::PushContext;
 use crate::queue::JobFailure;
+use crate::quota::{Lane, in_lane};
 use crate::retry::{Classify, Decision, RetryPolicy, Work};
 pub use enqueue::JobQueue;
 
-/// What every job handler gets: the inbound and outbound sides, and the retry policy.
+/// What every job handler gets: the inbound and outbound sides, the retry policy, and the
+/// per-channel burst throttle (`SYNC_MIN_INTERVAL_MS`; `None` syncs every notification).
 #[derive(Clone)]
 pub struct JobContext {
     pub sync: SyncContext,
     pub push: PushContext,
     pub retry: RetryPolicy,
+    pub sync_min_interval: Option<std::time::Duration>,
 }
 
 /// A job payload and how it runs. Every queue's worker runs one of these.
@@ -44,7 +48,13 @@ impl Job for process_calendar_changes::ProcessCalendarChanges {
         ctx: &JobContext,
         attempt: u32,
     ) -> impl std::future::Future<Output = Result<(), JobFailure>> + Send {
-        process_calendar_changes::run(ctx, self, attempt)
+        // Message number 0: a backstop poll no notification asked for.
+        let lane = if self.message_number > 0 {
+            Lane::Notification
+        } else {
+            Lane::Backstop
+        };
+        in_lane(lane, process_calendar_changes::run(ctx, self, attempt))
     }
 }
 
@@ -56,7 +66,7 @@ impl Job for push_case_changes::PushCaseChanges {
         ctx: &JobContext,
         attempt: u32,
     ) -> impl std::future::Future<Output = Result<(), JobFailure>> + Send {
-        push_case_changes::run(ctx, self, attempt)
+        in_lane(Lane::Push, push_case_changes::run(ctx, self, attempt))
     }
 }
 

@@ -1,13 +1,16 @@
 //! The outbox sweep: finds users whose outbox rows are due and enqueues one (coalesced)
-//! `PushCaseChanges` job each. It runs in every worker process; concurrent sweeps are
-//! harmless because the enqueue coalesces per user. If Redis is down the rows simply wait
-//! for a later sweep: nothing written to `cases` is lost.
+//! `PushCaseChanges` job each. Every worker asks for the sweep's turn each interval, and one
+//! of them gets it (`FleetTurns`), so the fleet sweeps once per interval however many
+//! workers run; concurrent sweeps would be harmless anyway (the enqueue coalesces per user),
+//! only wasteful. If Redis is down the rows simply wait for a later sweep: nothing written
+//! to `cases` is lost.
 
 use std::time::Duration;
 
 use super::JobQueue;
 use crate::db::models::outbox;
 use crate::db::{Db, DbError};
+use crate::queue::fleet::FleetTurns;
 
 /// Users a sweep looks at, at most.
 const USERS_PER_SWEEP: i64 = 1000;
@@ -23,10 +26,11 @@ pub async fn sweep_once(db: &Db, queue: &JobQueue) -> anyhow::Result<usize> {
     Ok(users.len())
 }
 
-/// Sweeps every `interval` until `shutdown` resolves.
+/// Sweeps every `interval` when it is this worker's turn, until `shutdown` resolves.
 pub async fn run(
     db: Db,
     queue: JobQueue,
+    turns: FleetTurns,
     interval: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -37,6 +41,15 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => return,
             _ = ticker.tick() => {}
+        }
+        // A little under the interval, so the turn is free again when the next tick comes.
+        match turns.claim("outbox_sweep", interval.mul_f64(0.9)).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                log::debug!("no sweep turn (Redis: {e}); the rows wait");
+                continue;
+            }
         }
         if let Err(e) = sweep_once(&db, &queue).await {
             log::warn!("outbox sweep failed (rows stay for the next one): {e:#}");

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{JobContext, decide};
 use crate::db::DbError;
 use crate::db::models::calendar_channel;
-use crate::inbound::{SyncOutcome, sync_channel};
+use crate::db::models::channel_duty::{self, Throttle};
+use crate::inbound::{SyncOutcome, SyncReport, sync_channel};
 use crate::queue::JobFailure;
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`, so jobs queued by the
@@ -67,8 +68,34 @@ pub async fn run(
         );
         return Ok(());
     }
+    if job.message_number > 0
+        && let Some(interval) = ctx.sync_min_interval
+    {
+        let id = job.channel_id.clone();
+        let throttle = ctx
+            .sync
+            .db
+            .run(move |conn| Ok::<_, DbError>(channel_duty::throttle(conn, &id, interval)?))
+            .await;
+        match throttle {
+            Ok(Throttle::SyncNow) => {}
+            // The one trailing sync of a burst: after the interval, without using an attempt.
+            Ok(Throttle::Trail(after)) => {
+                return Err(JobFailure::Defer {
+                    after,
+                    error: anyhow::anyhow!("channel {} synced moments ago", job.channel_id),
+                });
+            }
+            // A trailing sync that starts after this notification is scheduled.
+            Ok(Throttle::Joined) => return Ok(()),
+            Err(e) => return decide(&ctx.retry, e, attempt, "throttling the sync"),
+        }
+    }
     match sync_channel(&ctx.sync, &job.channel_id).await {
         Ok(SyncOutcome::Synced(report)) => {
+            if job.message_number == 0 {
+                found_by_backstop(ctx, &job.channel_id, &report).await;
+            }
             log::info!(
                 "synced channel {} (message {}): {} event(s) in {} page(s), full={}, applied={}, rejected={}, dismissed={}, echoes={}",
                 job.channel_id,
@@ -98,5 +125,31 @@ pub async fn run(
             attempt,
             &format!("syncing channel {}", job.channel_id),
         ),
+    }
+}
+
+/// A backstop poll (no notification asked for it) that found changes: Google's
+/// notifications missed them. Counted (`calsync_channel_missed_changes_total`), and the
+/// channel is marked suspect, which has it watched again by the next renewal pass. A full
+/// listing (no token, or Google invalidated it) finds everything, so it says nothing.
+async fn found_by_backstop(ctx: &JobContext, channel_id: &str, report: &SyncReport) {
+    if report.full || report.events == 0 {
+        return;
+    }
+    log::warn!(
+        "backstop poll of channel {channel_id} found {} change(s) no notification announced; watching it again",
+        report.events
+    );
+    if let Some(quota) = ctx.sync.google.quota() {
+        quota.count_missed_change().await;
+    }
+    let id = channel_id.to_owned();
+    let marked = ctx
+        .sync
+        .db
+        .run(move |conn| Ok::<_, DbError>(channel_duty::mark_suspect(conn, &id)?))
+        .await;
+    if let Err(e) = marked {
+        log::warn!("could not mark channel {channel_id} suspect: {e}");
     }
 }

@@ -18,6 +18,7 @@
 //! - [`runner::run_worker`]: one apalis worker on one queue, with a graceful stop.
 
 pub mod backend;
+pub mod fleet;
 pub mod group_commit;
 pub mod record;
 mod runner;

@@ -7,7 +7,8 @@ use anyhow::Context;
 
 use crate::channels::WatchTarget;
 use crate::config::{
-    ConfigError, DatabaseConfig, QueueConfig, RedisConfig, SyncConfig, WatchConfig, WorkerConfig,
+    ConfigError, DatabaseConfig, FleetConfig, QueueConfig, RedisConfig, SyncConfig, WatchConfig,
+    WorkerConfig,
 };
 use crate::db::{Db, migrations};
 use crate::queue;
@@ -20,6 +21,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let queue_config = QueueConfig::from_env()?;
     let worker_config = WorkerConfig::from_env()?;
     let sync_config = SyncConfig::from_env()?;
+    let fleet = FleetConfig::from_env()?;
     let retry = RetryPolicy::from_env()?;
     // Every running job may hold a connection at once.
     db_config.pool_size = db_config
@@ -50,6 +52,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             google,
             retry,
             renewal,
+            fleet,
         };
         Box::pin(worker::run(setup, shutdown_signal())).await
     });

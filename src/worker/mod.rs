@@ -11,15 +11,17 @@ use redis::aio::ConnectionManager;
 
 use crate::account::GoogleAccounts;
 use crate::channels::{self, WatchTarget};
-use crate::config::{QueueConfig, SyncConfig, WorkerConfig};
+use crate::config::{FleetConfig, QueueConfig, SyncConfig, WorkerConfig};
 use crate::db::Db;
 use crate::inbound::SyncContext;
 use crate::jobs::process_calendar_changes::ProcessCalendarChanges;
 use crate::jobs::push_case_changes::PushCaseChanges;
-use crate::jobs::{Job, JobContext, JobQueue, backstop, outbox_sweep};
+use crate::jobs::{Job, JobContext, JobQueue, backstop, cleanup, outbox_sweep};
 use crate::outbound::{Pacer, PushContext};
 use crate::queue::backend::BackendSettings;
+use crate::queue::fleet::FleetTurns;
 use crate::queue::{RedisQueue, WorkerSettings, run_worker};
+use crate::quota::Quota;
 use crate::retry::RetryPolicy;
 
 /// Gives the channel token Google will echo for a channel id.
@@ -36,6 +38,8 @@ pub struct WorkerSetup {
     pub retry: RetryPolicy,
     /// `None` when the worker cannot renew channels (no `WEBHOOK_PUBLIC_URL`).
     pub renewal: Option<RenewalSetup>,
+    /// What the worker shares with the rest of the fleet (duties, throttle, quota).
+    pub fleet: FleetConfig,
 }
 
 /// How channels are renewed.
@@ -66,7 +70,14 @@ impl WorkerSetup {
             },
             sync,
             retry: self.retry.clone(),
+            sync_min_interval: self.fleet.sync_min_interval,
         }
+    }
+
+    /// The Google accounts with the fleet's shared quota in front of every request.
+    fn with_shared_quota(&mut self) {
+        let quota = Quota::new(self.redis.clone(), &self.queue.namespace, self.fleet.quota);
+        self.google = self.google.clone().with_quota(quota);
     }
 }
 
@@ -77,8 +88,11 @@ pub async fn run(
     mut setup: WorkerSetup,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    setup.with_shared_quota();
     let ctx = Arc::new(setup.job_context());
     let renewal = setup.renewal.take();
+    let renewal_claim = setup.fleet.renewal_claim;
+    let setup_retention = setup.fleet.dead_job_retention;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -91,21 +105,37 @@ pub async fn run(
         runner_for::<ProcessCalendarChanges>(&setup, ctx.clone(), runner("sync"));
     let pushes = runner_for::<PushCaseChanges>(&setup, ctx.clone(), runner("push"));
     let job_queue = JobQueue::new(setup.redis.clone(), &setup.queue);
+    let turns = FleetTurns::new(
+        setup.redis.clone(),
+        &setup.queue.namespace,
+        &setup.worker.name,
+    );
     let sweep = outbox_sweep::run(
         setup.db.clone(),
         job_queue.clone(),
+        turns.clone(),
         setup.sync.outbox_sweep_interval,
         stopped(),
     );
+    let cleanup = until(stopped(), async move {
+        match setup_retention {
+            Some(retention) => cleanup::run(turns, retention).await,
+            None => std::future::pending().await,
+        }
+    });
     let backstop = until(stopped(), {
         let (db, interval) = (setup.db.clone(), setup.sync.backstop_interval);
+        let check_every = setup.fleet.backstop_check_every;
         async move {
             if let Some(interval) = interval {
-                backstop::run(db, job_queue, interval).await;
+                backstop::run(db, job_queue, interval, check_every).await;
             }
         }
     });
-    let renewals = until(stopped(), renewal_loop(ctx.sync.clone(), renewal));
+    let renewals = until(
+        stopped(),
+        renewal_loop(ctx.sync.clone(), renewal, renewal_claim),
+    );
     // Either runner ending on its own is a failure: everything else stops too.
     let workers = async {
         let result = tokio::try_join!(calendar_changes, pushes).map(|_| ());
@@ -119,7 +149,8 @@ pub async fn run(
         }
         let _ = stop_tx.send(true);
     };
-    let (result, (), (), (), ()) = tokio::join!(workers, sweep, signal, renewals, backstop);
+    let (result, (), (), (), (), ()) =
+        tokio::join!(workers, sweep, signal, renewals, backstop, cleanup);
     result
 }
 
@@ -168,21 +199,25 @@ async fn until(stop: impl Future<Output = ()>, work: impl Future<Output = ()>) {
     }
 }
 
-/// Renews expiring channels every `every`, forever; does nothing without a renewal setup
-/// (the worker then warned at start that channels will lapse).
-async fn renewal_loop(ctx: SyncContext, renewal: Option<RenewalSetup>) {
+/// Renews the channels this worker claims every `every`, forever; does nothing without a
+/// renewal setup (the worker then warned at start that channels will lapse).
+async fn renewal_loop(ctx: SyncContext, renewal: Option<RenewalSetup>, claim: Duration) {
     let Some(r) = renewal else {
         return std::future::pending().await;
+    };
+    let timing = channels::RenewalTiming {
+        window: r.renew_before,
+        claim,
     };
     let mut ticker = tokio::time::interval(r.every);
     loop {
         ticker.tick().await;
-        match channels::renew_expiring(&ctx, r.renew_before, &r.target, r.token_for.as_ref()).await
-        {
-            Ok(report) if report.renewed + report.failed > 0 => log::info!(
-                "channel renewal: {} renewed, {} failed",
+        match channels::renew_due(&ctx, timing, &r.target, r.token_for.as_ref()).await {
+            Ok(report) if report.renewed + report.failed + report.strays_stopped > 0 => log::info!(
+                "channel renewal: {} renewed, {} failed, {} stray(s) stopped",
                 report.renewed,
-                report.failed
+                report.failed,
+                report.strays_stopped
             ),
             Ok(_) => {}
             Err(e) => log::warn!("channel renewal pass failed: {e}"),

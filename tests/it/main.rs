@@ -7,6 +7,7 @@
 mod connect;
 mod db;
 mod edges;
+mod fleet;
 mod google;
 mod helpers;
 mod ops;

@@ -65,6 +65,8 @@ pub fn acquire_for_sync(
         dsl::sync_lease_owner.eq(owner),
         dsl::sync_lease_expires_at.eq(expires_in(ttl)),
         dsl::sync_wanted_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+        // The burst throttle measures its interval from here (`channel_duty::throttle`).
+        dsl::last_sync_started_at.eq(diesel::dsl::now),
     ))
     .returning(CalendarChannel::as_returning())
     .get_result(conn)

@@ -120,7 +120,8 @@ async fn rate_limits_and_server_errors_are_retryable_with_retry_after() {
     assert_eq!(
         google_err(session.list_events(w.calendar(), &list).await),
         GoogleError::RateLimited {
-            retry_after: Some(Duration::from_secs(3))
+            retry_after: Some(Duration::from_secs(3)),
+            scope: calsync::google::RateScope::Project,
         }
     );
     w.emu

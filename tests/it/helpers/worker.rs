@@ -65,6 +65,7 @@ pub fn setup(
         google,
         retry: retry_policy(),
         renewal: None,
+        fleet: calsync::config::FleetConfig::default(),
     }
 }
 

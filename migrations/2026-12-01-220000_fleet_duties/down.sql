@@ -1,0 +1,9 @@
+DROP TABLE channel_strays;
+DROP INDEX calendar_sync_channels_backstop_due_idx;
+ALTER TABLE calendar_sync_channels
+    DROP COLUMN suspect_since,
+    DROP COLUMN sync_trailing_at,
+    DROP COLUMN last_sync_started_at,
+    DROP COLUMN backstop_due_at,
+    DROP COLUMN renewal_claimed_until,
+    DROP COLUMN renewal_jitter;
