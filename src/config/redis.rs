@@ -11,6 +11,9 @@ pub struct RedisConfig {
     pub url: SecretString,
     /// Longest wait for a TCP connection (and its handshake) to Redis.
     pub connect_timeout: Duration,
+    /// Longest wait for the answer to one command or script call; a frozen Redis is noticed
+    /// after this.
+    pub response_timeout: Duration,
 }
 
 impl RedisConfig {
@@ -18,6 +21,8 @@ impl RedisConfig {
     /// - `REDIS_URL` (default `redis://127.0.0.1:6379`; `rediss://` for TLS): a malformed
     ///   one is refused naming the part that is wrong, never echoing the value
     /// - `REDIS_CONNECT_TIMEOUT_MS` (default 1000)
+    /// - `REDIS_RESPONSE_TIMEOUT_MS` (default 2000; the client's own default, 500, failed calls
+    ///   that a loaded machine answered a little late)
     pub fn from_env() -> Result<Self, ConfigError> {
         let url = var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
         check_url(&url).map_err(|reason| ConfigError::Invalid {
@@ -27,6 +32,7 @@ impl RedisConfig {
         Ok(Self {
             url: url.into(),
             connect_timeout: Duration::from_millis(var_parsed("REDIS_CONNECT_TIMEOUT_MS", 1000)?),
+            response_timeout: Duration::from_millis(var_parsed("REDIS_RESPONSE_TIMEOUT_MS", 2000)?),
         })
     }
 
@@ -35,6 +41,7 @@ impl RedisConfig {
         Self {
             url: url.to_owned().into(),
             connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(2),
         }
     }
 }

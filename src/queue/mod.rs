@@ -66,6 +66,7 @@ pub fn connect(config: &RedisConfig) -> Result<ConnectionManager, redis::RedisEr
     let client = redis::Client::open(config.url.expose_secret())?;
     let manager_config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(config.response_timeout))
         .set_number_of_retries(1)
         .set_max_delay(Duration::from_secs(1));
     client.get_connection_manager_lazy(manager_config)

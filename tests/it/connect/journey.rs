@@ -17,7 +17,7 @@ use super::support::ConnectWorld;
 use crate::helpers::builders::insert_case;
 use crate::helpers::test_redis::eventually;
 
-const WITHIN: Duration = Duration::from_secs(20);
+const WITHIN: Duration = crate::helpers::pipeline::WITHIN;
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 6, d).unwrap()

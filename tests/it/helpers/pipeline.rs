@@ -28,7 +28,7 @@ use super::test_redis::{TestRedis, eventually};
 use super::worker::{RunningWorker, WorkerOptions, setup};
 
 /// How long a test waits for the pipeline to settle: generous, the suite shares two cores.
-pub const WITHIN: Duration = Duration::from_secs(20);
+pub const WITHIN: Duration = Duration::from_secs(60);
 
 // Fields drop in order: the workers go before the queue and the database they use.
 pub struct Pipeline {

@@ -54,6 +54,10 @@ async fn a_backlog_of_20000_jobs_drains() {
         (depth.ready, depth.delayed, depth.inflight, depth.dead),
         (0, 0, 0, 0)
     );
-    assert_eq!(counter(&queue, "retried").await, u64::from(JOBS / 10));
+    // Each job that failed once went through the delayed set. Delivery is at least once: on a
+    // loaded machine an attempt whose lease or result call timed out is retried too.
+    let retried = counter(&queue, "retried").await;
+    assert!(retried >= u64::from(JOBS / 10), "retried {retried}");
+    assert!(retried <= u64::from(JOBS / 10) + 50, "retried {retried}");
     worker.stop().await.unwrap();
 }
