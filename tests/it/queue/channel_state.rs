@@ -30,11 +30,11 @@ async fn record_one(queue: &RedisQueue, channel: &str, number: i64) -> EnqueueOu
     queue.record(&[entry], TTL).await.unwrap().remove(0)
 }
 
-/// `MEMORY USAGE` of every key of the test's namespace, the `chan:` keys summed as one.
-fn namespace_memory(redis: &TestRedis) -> std::collections::BTreeMap<String, u64> {
+/// Every key of the test's namespace.
+fn namespace_keys(redis: &TestRedis) -> Vec<String> {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_connection().unwrap();
-    let keys: Vec<String> = redis::cmd("SCAN")
+    redis::cmd("SCAN")
         .cursor_arg(0)
         .arg("MATCH")
         .arg(format!("{}:*", redis.namespace()))
@@ -44,7 +44,14 @@ fn namespace_memory(redis: &TestRedis) -> std::collections::BTreeMap<String, u64
         .iter::<String>(&mut conn)
         .unwrap()
         .filter_map(Result::ok)
-        .collect();
+        .collect()
+}
+
+/// `MEMORY USAGE` of every key of the test's namespace, the `chan:` keys summed as one.
+fn namespace_memory(redis: &TestRedis) -> std::collections::BTreeMap<String, u64> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let keys = namespace_keys(redis);
     let mut pipe = redis::pipe();
     for k in &keys {
         pipe.cmd("MEMORY").arg("USAGE").arg(k).arg("SAMPLES").arg(0);
@@ -63,18 +70,7 @@ fn namespace_memory(redis: &TestRedis) -> std::collections::BTreeMap<String, u64
 }
 
 fn keys_in(redis: &TestRedis) -> usize {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_connection().unwrap();
-    redis::cmd("SCAN")
-        .cursor_arg(0)
-        .arg("MATCH")
-        .arg(format!("{}:*", redis.namespace()))
-        .arg("COUNT")
-        .arg(1000)
-        .clone()
-        .iter::<String>(&mut conn)
-        .unwrap()
-        .count()
+    namespace_keys(redis).len()
 }
 
 fn total(sizes: &std::collections::BTreeMap<String, u64>) -> u64 {
