@@ -153,11 +153,15 @@ async fn dedicated(
     let can_read_zone = scopes.split_whitespace().any(|s| ZONE_SCOPES.contains(&s));
     let mut zone = None;
     if can_read_zone {
-        zone = session
-            .get_calendar("primary")
-            .await
-            .ok()
-            .and_then(|c| c.time_zone);
+        // calendars.get or, with only a calendar-list scope, calendarList.get.
+        zone = match session.get_calendar("primary").await {
+            Ok(c) => c.time_zone,
+            Err(_) => session
+                .get_calendar_list_entry("primary")
+                .await
+                .ok()
+                .and_then(|c| c.time_zone),
+        };
     }
     let created = session
         .insert_calendar(&Calendar {

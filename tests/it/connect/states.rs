@@ -153,3 +153,25 @@ async fn the_existing_calendar_mode_syncs_the_primary_calendar() {
     assert!(world.calendars().iter().any(|c| c.primary));
     world.stop().await;
 }
+
+#[tokio::test]
+async fn the_calendar_takes_the_primary_calendars_zone_when_the_scopes_allow() {
+    let world = ConnectWorld::start_with(|c| {
+        c.scopes
+            .push("https://www.googleapis.com/auth/calendar.calendarlist.readonly".into());
+    })
+    .await;
+    world
+        .w
+        .emu
+        .set_primary_time_zone(&world.account.email, "America/New_York")
+        .unwrap();
+    let landing = world.connect(&mut world.browser()).await;
+    assert_eq!(
+        landing.param("google_calendar").as_deref(),
+        Some("connected")
+    );
+    let calendar = world.calendars().into_iter().find(|c| !c.primary).unwrap();
+    assert_eq!(calendar.time_zone, "America/New_York");
+    world.stop().await;
+}
