@@ -8,5 +8,6 @@ mod chromium;
 mod event_body;
 pub mod facts;
 mod journey;
+mod serve_role;
 mod states;
 pub mod support;
