@@ -105,6 +105,14 @@ async fn connect_sync_both_ways_pause_resume_and_disconnect() {
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "paused");
     assert!(world.w.emu.channels().iter().all(|c| c.stopped));
+    let (code, body) = world
+        .call(Method::POST, "/api/google-calendar/resync")
+        .await;
+    assert_eq!(
+        code,
+        StatusCode::CONFLICT,
+        "a paused sync is resumed, not resynced: {body}"
+    );
     // A tracker change while paused waits for the resume.
     diesel::update(cases::table.find(case_id))
         .set(cases::rfe_due_date.eq(day(20)))
