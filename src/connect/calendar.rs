@@ -61,6 +61,20 @@ pub fn watch_in_background(svc: &ConnectService, user_id: UserId, calendar_id: S
                 "The calendar could not be watched; resume to retry.",
             )
             .await;
+            return;
+        }
+        // A disconnect that ran while this watch was on its way left its channel behind:
+        // finish the disconnect (it is idempotent).
+        let still = svc
+            .sync
+            .db
+            .run(move |conn| Ok::<_, DbError>(calendar_connection::find(conn, user_id)?))
+            .await;
+        if matches!(still, Ok(None)) {
+            let keep = super::manage::CalendarOnDisconnect::Keep;
+            if let Err(e) = super::manage::disconnect(&svc, user_id, keep).await {
+                log::warn!("user {user_id}: cleaning up after a disconnect failed: {e}");
+            }
         }
     });
 }
@@ -139,11 +153,15 @@ async fn dedicated(
     let can_read_zone = scopes.split_whitespace().any(|s| ZONE_SCOPES.contains(&s));
     let mut zone = None;
     if can_read_zone {
-        zone = session
-            .get_calendar("primary")
-            .await
-            .ok()
-            .and_then(|c| c.time_zone);
+        // calendars.get or, with only a calendar-list scope, calendarList.get.
+        zone = match session.get_calendar("primary").await {
+            Ok(c) => c.time_zone,
+            Err(_) => session
+                .get_calendar_list_entry("primary")
+                .await
+                .ok()
+                .and_then(|c| c.time_zone),
+        };
     }
     let created = session
         .insert_calendar(&Calendar {

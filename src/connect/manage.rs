@@ -92,7 +92,7 @@ pub async fn resync(
         .run(move |conn| Ok::<_, DbError>(calendar_channel::push_target(conn, user_id)?))
         .await?
         .filter(|c| c.status == ChannelStatus::Active)
-        .ok_or(ConnectError::NotConnected)?;
+        .ok_or(ConnectError::NotRunning)?;
     let row = target.id;
     svc.sync
         .db

@@ -77,6 +77,9 @@ pub enum ConnectError {
     /// The user has no connection to act on.
     #[error("Google Calendar is not connected")]
     NotConnected,
+    /// The sync is paused or waits for the user (no active channel to act on).
+    #[error("the sync is not running")]
+    NotRunning,
     #[error(transparent)]
     Account(#[from] AccountError),
     #[error(transparent)]

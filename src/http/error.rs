@@ -94,6 +94,9 @@ impl From<crate::connect::ConnectError> for ApiError {
         use crate::connect::ConnectError;
         match e {
             ConnectError::NotConnected => Self::Conflict("Google Calendar is not connected"),
+            ConnectError::NotRunning => {
+                Self::Conflict("the sync is paused or needs attention: resume it first")
+            }
             ConnectError::Db(crate::db::DbError::PoolTimeout(_)) => Self::Unavailable(e.into()),
             other => Self::Internal(other.into()),
         }

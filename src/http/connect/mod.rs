@@ -88,17 +88,21 @@ fn found(location: &str) -> HttpResponse {
 /// The flow cookie: HttpOnly, SameSite=Lax (Google's redirect back is a top-level GET),
 /// Secure whenever calsync is reached over https, scoped to the OAuth paths.
 fn set_cookie(svc: &ConnectService, res: &mut HttpResponse, value: &str, max_age: i64) {
-    let secure = if svc.config.public_base_url.starts_with("https://") {
+    let cookie = flow_cookie(&svc.config.public_base_url, value, max_age);
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn flow_cookie(public_base_url: &str, value: &str, max_age: i64) -> String {
+    let secure = if public_base_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
-    let cookie = format!(
+    format!(
         "{BROWSER_COOKIE}={value}; Path=/oauth/google; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
+    )
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -122,4 +126,19 @@ fn error_page(message: &str) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flow_cookie_is_secure_whenever_calsync_is_reached_over_https() {
+        let https = flow_cookie("https://calsync.example.com", "v", 600);
+        assert_eq!(
+            https,
+            "calsync_oauth_flow=v; Path=/oauth/google; Max-Age=600; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert!(!flow_cookie("http://127.0.0.1:8080", "v", 600).contains("Secure"));
+    }
 }
