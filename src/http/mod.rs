@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod connect;
+mod cors;
 mod error;
 pub mod health;
 mod log_limit;
@@ -106,8 +107,10 @@ pub fn app(
     >,
 > {
     let max_body = state.webhook.max_body_bytes;
+    let cors = cors::middleware(&state);
     App::new()
         .app_data(web::Data::new(state))
+        .wrap(cors)
         .wrap(from_fn(observe))
         .configure(|cfg| configure(cfg, max_body))
 }

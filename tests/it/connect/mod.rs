@@ -5,6 +5,7 @@ mod auth;
 mod bad_callbacks;
 pub mod browser;
 mod chromium;
+mod cors;
 mod event_body;
 pub mod facts;
 mod journey;

@@ -36,8 +36,11 @@ pub struct ConnectWorld {
     pub return_url: String,
     pub user: UserId,
     pub account: Account,
-    api: reqwest::Client,
+    pub api: reqwest::Client,
 }
+
+/// The tracker's web origin, allowed to call the user API from its pages.
+pub const TRACKER_ORIGIN: &str = "https://tracker.example.test";
 
 impl ConnectWorld {
     pub async fn start() -> Self {
@@ -80,7 +83,10 @@ impl ConnectWorld {
         google.oauth_auth_url = urls.auth_url.clone();
         let svc = ConnectService::new(
             config,
-            AuthConfig::with_secret(JWT_SECRET),
+            AuthConfig {
+                allowed_origins: vec![TRACKER_ORIGIN.to_owned()],
+                ..AuthConfig::with_secret(JWT_SECRET)
+            },
             &google,
             w.ctx.clone(),
             w.cipher.clone(),
