@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::WebhookConfig;
+use crate::config::{RedisConfig, WebhookConfig};
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 use crate::http::webhooks::unrecorded::UnrecordedChannels;
@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Channels whose notification was answered 5xx, synced once the queue is back.
     pub unrecorded: Arc<UnrecordedChannels>,
+    /// Set by `serve`: each HTTP worker thread then records over a connection of its own.
+    redis: Option<Arc<RedisConfig>>,
 }
 
 impl AppState {
@@ -26,6 +28,27 @@ impl AppState {
             unrecorded: Arc::new(UnrecordedChannels::new(webhook.unrecorded_channels_max)),
             webhook: Arc::new(webhook),
             metrics: Arc::new(Metrics::new()?),
+            redis: None,
         })
+    }
+
+    /// Gives each HTTP worker thread ([`Self::for_worker_thread`]) its own Redis connection
+    /// and group commit for notifications: no hop between threads per call.
+    pub fn with_connection_per_thread(mut self, redis: RedisConfig) -> Self {
+        self.redis = Some(Arc::new(redis));
+        self
+    }
+
+    /// The state one HTTP worker thread runs with (called once per thread). The connection
+    /// is lazy, so it is made, and its I/O runs, on the thread that first uses it.
+    pub fn for_worker_thread(&self) -> Self {
+        let mut state = self.clone();
+        if let Some(redis) = &self.redis {
+            match crate::queue::connect(redis) {
+                Ok(conn) => state.queue = self.queue.with_recorder_connection(conn),
+                Err(e) => log::warn!("a worker thread shares the process's Redis connection: {e}"),
+            }
+        }
+        state
     }
 }

@@ -28,7 +28,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         // Created on the system runtime, which lives as long as the server, and cloned into
         // every HTTP worker thread.
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
-        let state = AppState::new(db, JobQueue::new(conn, &queue_config), webhook_config)?;
+        let state = AppState::new(db, JobQueue::new(conn, &queue_config), webhook_config)?
+            .with_connection_per_thread(redis_config.clone());
         // Channels answered 503 are synced once the queue answers again (Google may give up
         // retrying before that).
         actix_web::rt::spawn(unrecorded::run(
