@@ -202,7 +202,8 @@ impl ServerHandles {
 /// inside an actix system.
 pub fn listen(state: AppState, config: &HttpConfig) -> std::io::Result<(Listening, SocketAddr)> {
     let public_state = state.clone();
-    let mut public = HttpServer::new(move || app(public_state.clone())).shutdown_timeout(10);
+    let mut public =
+        HttpServer::new(move || app(public_state.for_worker_thread())).shutdown_timeout(10);
     if config.workers > 0 {
         public = public.workers(config.workers);
     }

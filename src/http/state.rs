@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::WebhookConfig;
+use crate::config::{RedisConfig, WebhookConfig};
 use crate::connect::ConnectService;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
@@ -19,6 +19,8 @@ pub struct AppState {
     pub unrecorded: Arc<UnrecordedChannels>,
     /// The user API and the connect flow; `None` when `JWT_SECRET` is not configured.
     pub connect: Option<Arc<ConnectService>>,
+    /// Set by `serve`: each HTTP worker thread then records over a connection of its own.
+    redis: Option<Arc<RedisConfig>>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             webhook: Arc::new(webhook),
             metrics: Arc::new(Metrics::new()?),
             connect: None,
+            redis: None,
         })
     }
 
@@ -37,5 +40,25 @@ impl AppState {
     pub fn with_connect(mut self, connect: ConnectService) -> Self {
         self.connect = Some(Arc::new(connect));
         self
+    }
+
+    /// Gives each HTTP worker thread ([`Self::for_worker_thread`]) its own Redis connection
+    /// and group commit for notifications: no hop between threads per call.
+    pub fn with_connection_per_thread(mut self, redis: RedisConfig) -> Self {
+        self.redis = Some(Arc::new(redis));
+        self
+    }
+
+    /// The state one HTTP worker thread runs with (called once per thread). The connection
+    /// is lazy, so it is made, and its I/O runs, on the thread that first uses it.
+    pub fn for_worker_thread(&self) -> Self {
+        let mut state = self.clone();
+        if let Some(redis) = &self.redis {
+            match crate::queue::connect(redis) {
+                Ok(conn) => state.queue = self.queue.with_recorder_connection(conn),
+                Err(e) => log::warn!("a worker thread shares the process's Redis connection: {e}"),
+            }
+        }
+        state
     }
 }

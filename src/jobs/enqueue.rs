@@ -42,6 +42,15 @@ impl JobQueue {
         }
     }
 
+    /// The same queues, with notifications recorded over `conn` through a group commit of
+    /// their own (one per HTTP worker thread in `serve`).
+    pub fn with_recorder_connection(&self, conn: ConnectionManager) -> Self {
+        Self {
+            recorder: self.recorder.on_connection(conn),
+            ..self.clone()
+        }
+    }
+
     /// Records a `ProcessCalendarChanges` job unless one for the channel is already waiting
     /// (coalesced) or the channel's highest recorded message number is at least this one's
     /// (duplicate: covered, see `docs/queue.md`). Grouped with concurrent calls into one

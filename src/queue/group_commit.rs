@@ -2,8 +2,9 @@
 //! the next call, so a storm costs one script call for many notifications.
 //!
 //! - No added wait: the first entry of a quiet moment is sent at once, alone.
-//! - At most one call is in flight; what arrives meanwhile waits for it and then goes out
-//!   as one group (up to [`MAX_GROUP`] entries).
+//! - At most [`MAX_IN_FLIGHT`] calls are in flight; what arrives while they all are waits
+//!   for the first to return and then goes out as one group (up to [`MAX_GROUP`] entries).
+//!   More than one in flight keeps Redis busy during a call's round trip.
 //! - Each caller gets its own entry's outcome only once the call that carried it returned,
 //!   so an answer means the entry is recorded. A failed call fails every entry of its group.
 //! - The call runs in a task of its own: a caller that stops waiting (a timeout) neither
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redis::RedisError;
+use redis::aio::ConnectionManager;
 use tokio::sync::oneshot;
 
 use super::record::Record;
@@ -20,6 +22,9 @@ use super::store::{EnqueueOutcome, RedisQueue};
 
 /// Most entries in one script call: Redis runs a script alone, so a call stays short.
 pub const MAX_GROUP: usize = 256;
+
+/// Most script calls in flight at once per process.
+pub const MAX_IN_FLIGHT: usize = 2;
 
 type Reply = oneshot::Sender<Result<EnqueueOutcome, RedisError>>;
 
@@ -50,7 +55,8 @@ struct Inner {
 #[derive(Default)]
 struct Pending {
     entries: Vec<(Record, Reply)>,
-    flushing: bool,
+    /// Flushing tasks running (each has one call in flight, or is about to).
+    flushing: usize,
     calls: u64,
 }
 
@@ -66,17 +72,29 @@ impl GroupCommit {
         }
     }
 
+    /// A group commit of its own for the same queue over `conn`: `serve` gives each HTTP
+    /// worker thread one, so a thread's requests, its group's call and the connection's
+    /// I/O all run on that thread.
+    pub fn on_connection(&self, conn: ConnectionManager) -> Self {
+        Self::new(self.inner.queue.with_connection(conn), self.inner.ttl)
+    }
+
     /// Records `entry` with whatever else is waiting, and returns its outcome once recorded.
     pub async fn submit(&self, entry: Record) -> Result<EnqueueOutcome, GroupError> {
         let (tx, rx) = oneshot::channel();
         let start = {
             let mut p = self.inner.lock();
             p.entries.push((entry, tx));
-            !std::mem::replace(&mut p.flushing, true)
+            let start = p.flushing < MAX_IN_FLIGHT;
+            if start {
+                p.flushing += 1;
+            }
+            start
         };
         if start {
-            // The guard moves into the task: if the task is dropped, even unpolled, the
-            // flag is cleared and the waiting entries are failed, never left hanging.
+            // The guard moves into the task: if the task is dropped, even unpolled, it is
+            // no longer counted and, were it the last, the waiting entries are failed,
+            // never left hanging.
             let guard = Flushing(self.inner.clone(), false);
             tokio::spawn(async move { guard.run().await });
         }
@@ -100,7 +118,7 @@ impl Inner {
     }
 }
 
-/// The one flushing task, while it runs; `done` once it handed the flag back itself.
+/// A flushing task, while it runs; `done` once it stopped being counted itself.
 struct Flushing(Arc<Inner>, bool);
 
 impl Flushing {
@@ -109,7 +127,7 @@ impl Flushing {
             let group = {
                 let mut p = self.0.lock();
                 if p.entries.is_empty() {
-                    p.flushing = false;
+                    p.flushing -= 1;
                     self.1 = true;
                     return;
                 }
@@ -140,11 +158,11 @@ impl Drop for Flushing {
             return;
         }
         let mut p = self.0.lock();
-        if p.flushing {
-            // Dropped before the queue was empty: fail what waits (their senders drop) and
-            // let the next submit start a new task.
+        p.flushing = p.flushing.saturating_sub(1);
+        if p.flushing == 0 {
+            // Dropped before the queue was empty, and no other task takes over: fail what
+            // waits (their senders drop); the next submit starts a new task.
             p.entries.clear();
-            p.flushing = false;
         }
     }
 }

@@ -123,6 +123,16 @@ impl RedisQueue {
         }
     }
 
+    /// The same queue over another connection (e.g. one per HTTP worker thread, so its
+    /// calls need no hop to another thread's connection).
+    pub fn with_connection(&self, conn: ConnectionManager) -> Self {
+        Self {
+            conn,
+            name: self.name.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+
     /// The queue's name (a label in metrics and logs).
     pub fn name(&self) -> &str {
         &self.name

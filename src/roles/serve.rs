@@ -32,7 +32,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             db.clone(),
             JobQueue::new(conn, &queue_config),
             webhook_config,
-        )?;
+        )?
+        .with_connection_per_thread(redis_config.clone());
         if crate::config::env::var("JWT_SECRET").is_some() {
             state = state.with_connect(connect_service(&db)?);
         } else {

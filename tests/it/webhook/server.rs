@@ -24,7 +24,12 @@ async fn serve_answers_over_tcp() {
         admin_bind_addr: "127.0.0.1:0".parse().unwrap(),
         workers: 1,
     };
-    let (server, addr) = http::listen(t.state.clone(), &config).unwrap();
+    // As `serve` runs it: each HTTP worker thread records over a connection of its own.
+    let state = t
+        .state
+        .clone()
+        .with_connection_per_thread(calsync::config::RedisConfig::for_url(t.redis.url()));
+    let (server, addr) = http::listen(state, &config).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);
 
