@@ -11,6 +11,8 @@ use crate::db::models::calendar_channel;
 use crate::db::models::channel_duty::{self, Throttle};
 use crate::inbound::{SyncOutcome, SyncReport, sync_channel};
 use crate::queue::JobFailure;
+use crate::quota::Cost;
+use std::time::Duration;
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`, so jobs queued by the
 /// previous release still decode during a deploy.
@@ -67,6 +69,31 @@ pub async fn run(
             job.channel_id
         );
         return Ok(());
+    }
+    // A backstop poll that would only wait for the quota hands itself back instead of
+    // holding a worker slot that a notification's sync may need.
+    if job.message_number == 0
+        && let Some(quota) = ctx.sync.google.quota()
+    {
+        let id = job.channel_id.clone();
+        let user = ctx
+            .sync
+            .db
+            .run(move |conn| {
+                Ok::<_, DbError>(
+                    calendar_channel::find_by_channel_id(conn, &id)?.map(|c| c.user_id),
+                )
+            })
+            .await;
+        if let Ok(Some(user)) = user {
+            let wait = quota.room(user, Cost::Call).await;
+            if !wait.is_zero() {
+                return Err(JobFailure::Defer {
+                    after: wait.max(Duration::from_millis(100)),
+                    error: anyhow::anyhow!("no room in the quota for a backstop poll yet"),
+                });
+            }
+        }
     }
     if job.message_number > 0
         && let Some(interval) = ctx.sync_min_interval
