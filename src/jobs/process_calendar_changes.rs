@@ -63,11 +63,20 @@ pub async fn run(
         Err(e) => return decide(&ctx.retry, e, attempt, "recording the notification"),
     };
     if !known {
-        log::warn!(
-            "dropping notification {} for unknown channel {}",
-            job.message_number,
-            job.channel_id
-        );
+        // A backstop poll of a channel renewed since it was enqueued is expected (the renewal
+        // synced it); a notification for an unknown channel is worth a warning.
+        if job.message_number == 0 {
+            log::info!(
+                "backstop poll of replaced channel {} dropped",
+                job.channel_id
+            );
+        } else {
+            log::warn!(
+                "dropping notification {} for unknown channel {}",
+                job.message_number,
+                job.channel_id
+            );
+        }
         return Ok(());
     }
     // A backstop poll that would only wait for the quota hands itself back instead of
