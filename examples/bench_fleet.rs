@@ -107,13 +107,20 @@ impl Namespace {
         Ok(redis::Client::open(self.url.as_str())?.get_connection()?)
     }
 
+    /// The namespace's keys, by SCAN (never KEYS: the server may be shared).
     fn keys(&self) -> Vec<String> {
         let Ok(mut conn) = self.conn() else {
             return Vec::new();
         };
-        redis::cmd("KEYS")
+        redis::cmd("SCAN")
+            .cursor_arg(0)
+            .arg("MATCH")
             .arg(format!("{}:*", self.name))
-            .query(&mut conn)
+            .arg("COUNT")
+            .arg(1000)
+            .clone()
+            .iter::<String>(&mut conn)
+            .map(|keys| keys.filter_map(Result::ok).collect())
             .unwrap_or_default()
     }
 
@@ -314,10 +321,21 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(server);
     let webhook = format!("http://{addr}/api/webhooks/google-calendar");
 
+    // The project's per-minute budget is scaled like the day: a compressed minute carries
+    // `scale` real minutes of requests. The per-user budget is not (a user's requests in a
+    // compressed minute stay far below it).
+    let defaults = FleetConfig::default();
     let fleet = FleetConfig {
         backstop_check_every: scaled(60).max(Duration::from_millis(50)),
         renewal_claim: Duration::from_secs(30),
-        ..FleetConfig::default()
+        quota: calsync::quota::QuotaSettings {
+            project_per_minute: defaults
+                .quota
+                .project_per_minute
+                .map(|n| n.saturating_mul(u32::try_from(scale).unwrap_or(u32::MAX))),
+            ..defaults.quota
+        },
+        ..defaults
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut running = Vec::new();
@@ -369,7 +387,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut peak_memory = (0, 0);
     while started.elapsed() < day {
-        tokio::time::sleep(Duration::from_secs(10).min(day.saturating_sub(started.elapsed())))
+        tokio::time::sleep(Duration::from_secs(60).min(day.saturating_sub(started.elapsed())))
             .await;
         let memory = namespace.memory()?;
         if memory.1 > peak_memory.1 {

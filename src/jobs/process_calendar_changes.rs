@@ -11,6 +11,8 @@ use crate::db::models::calendar_channel;
 use crate::db::models::channel_duty::{self, Throttle};
 use crate::inbound::{SyncOutcome, SyncReport, sync_channel};
 use crate::queue::JobFailure;
+use crate::quota::Cost;
+use std::time::Duration;
 
 /// The payload. Fields are only ever added, with `#[serde(default)]`, so jobs queued by the
 /// previous release still decode during a deploy.
@@ -61,12 +63,46 @@ pub async fn run(
         Err(e) => return decide(&ctx.retry, e, attempt, "recording the notification"),
     };
     if !known {
-        log::warn!(
-            "dropping notification {} for unknown channel {}",
-            job.message_number,
-            job.channel_id
-        );
+        // A backstop poll of a channel renewed since it was enqueued is expected (the renewal
+        // synced it); a notification for an unknown channel is worth a warning.
+        if job.message_number == 0 {
+            log::info!(
+                "backstop poll of replaced channel {} dropped",
+                job.channel_id
+            );
+        } else {
+            log::warn!(
+                "dropping notification {} for unknown channel {}",
+                job.message_number,
+                job.channel_id
+            );
+        }
         return Ok(());
+    }
+    // A backstop poll that would only wait for the quota hands itself back instead of
+    // holding a worker slot that a notification's sync may need.
+    if job.message_number == 0
+        && let Some(quota) = ctx.sync.google.quota()
+    {
+        let id = job.channel_id.clone();
+        let user = ctx
+            .sync
+            .db
+            .run(move |conn| {
+                Ok::<_, DbError>(
+                    calendar_channel::find_by_channel_id(conn, &id)?.map(|c| c.user_id),
+                )
+            })
+            .await;
+        if let Ok(Some(user)) = user {
+            let wait = quota.room(user, Cost::Call).await;
+            if !wait.is_zero() {
+                return Err(JobFailure::Defer {
+                    after: wait.max(Duration::from_millis(100)),
+                    error: anyhow::anyhow!("no room in the quota for a backstop poll yet"),
+                });
+            }
+        }
     }
     if job.message_number > 0
         && let Some(interval) = ctx.sync_min_interval

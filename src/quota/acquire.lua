@@ -17,7 +17,8 @@
 -- ARGV[4] user budget per minute   ARGV[5] project budget per minute
 -- ARGV[6] project budget per day   (0 = none, for each budget)
 -- ARGV[7] ms left until the day ends (for a spent daily budget)
--- Returns 0 when charged, else the ms to wait before asking again.
+-- ARGV[8] '1' to only ask (nothing is charged: a job deciding whether to start)
+-- Returns 0 when charged (or, asking only, when there is room), else the ms to wait.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local sec = math.floor(now / 1000)
@@ -117,7 +118,7 @@ if wait == 0 and daily > 0 then
     wait = tonumber(ARGV[7])
   end
 end
-if wait > 0 then
+if wait > 0 or ARGV[8] == '1' then
   return wait
 end
 for _, key in ipairs({KEYS[1], KEYS[2]}) do

@@ -113,7 +113,27 @@ impl Quota {
         }
     }
 
+    /// How long a request of `cost` for `user` in the current lane would wait now, charging
+    /// nothing (zero: there is room; also when Redis cannot be asked). A job that would only
+    /// wait holding its worker's slot asks first, and hands itself back to the queue instead.
+    pub async fn room(&self, user: UserId, cost: Cost) -> Duration {
+        match self.ask(user, cost, current(), true).await {
+            Ok(ms) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+            Err(_) => Duration::ZERO,
+        }
+    }
+
     async fn try_acquire(&self, user: UserId, cost: Cost, lane: Lane) -> redis::RedisResult<i64> {
+        self.ask(user, cost, lane, false).await
+    }
+
+    async fn ask(
+        &self,
+        user: UserId,
+        cost: Cost,
+        lane: Lane,
+        only_ask: bool,
+    ) -> redis::RedisResult<i64> {
         let s = self.settings;
         let now = chrono::Utc::now();
         let day = now.timestamp().div_euclid(86_400);
@@ -134,6 +154,7 @@ impl Quota {
             .arg(s.project_per_minute.unwrap_or(0))
             .arg(s.project_per_day.unwrap_or(0))
             .arg(left_today_ms.min(60_000))
+            .arg(if only_ask { "1" } else { "0" })
             .invoke_async(&mut self.conn.clone())
             .await
     }

@@ -78,3 +78,21 @@ async fn a_rate_limit_from_google_halves_the_budget() {
         "a user's refusal shrinks only that user's budget"
     );
 }
+
+#[tokio::test]
+async fn a_spent_daily_budget_makes_every_lane_wait() {
+    let redis = TestRedis::new();
+    let q = Quota::new(
+        redis.conn(),
+        redis.namespace(),
+        QuotaSettings {
+            user_per_minute: None,
+            project_per_minute: None,
+            project_per_day: Some(3),
+        },
+    );
+    for _ in 0..3 {
+        assert!(granted(&q, UserId::new_random(), Lane::Notification, Cost::Call).await);
+    }
+    assert!(waits(&q, UserId::new_random(), Lane::Notification, Cost::Call).await);
+}

@@ -100,3 +100,79 @@ async fn three_workers_renew_each_channel_once_and_leave_no_orphan_at_google() {
     assert!(watched.iter().all(|old| !rows.contains(&old.channel_id)));
     assert!(!live.contains(&stray_id));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_between_watch_and_recording_leaves_a_stray_the_next_worker_stops() {
+    let mut f = Fleet::start(EmulatorConfig::default(), 1).await;
+    f.redis.expect_jobs_left();
+    let old = f.watch(1).await.remove(0);
+    f.sql(&format!(
+        "UPDATE calendar_sync_channels SET expiration_timestamp = {}",
+        chrono::Utc::now().timestamp_millis() + 3_600_000
+    ));
+    // Google takes 3 s to answer (the watch takes effect half-way), so the worker is still
+    // waiting for its answer when the test locks the stray records: the swap, which takes
+    // the new channel's record first, then blocks until the worker is killed.
+    f.emu
+        .set_api_latency(Some((Duration::from_secs(3), Duration::from_secs(3))));
+    let env = [
+        ("WEBHOOK_PUBLIC_URL", PUBLIC_URL),
+        ("CHANNEL_RENEWAL_INTERVAL_SECS", "1"),
+        ("CHANNEL_RENEWAL_CLAIM_SECS", "2"),
+    ];
+    f.spawn_workers(1, &env);
+    eventually(
+        Duration::from_secs(30),
+        "the new channel's stray record",
+        || async { !channel_stray::list(&mut f.db.conn()).unwrap().is_empty() },
+    )
+    .await;
+    let mut lock = f.db.conn();
+    diesel::RunQueryDsl::execute(diesel::sql_query("BEGIN"), &mut lock).unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("SELECT 1 FROM channel_strays FOR UPDATE"),
+        &mut lock,
+    )
+    .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the watch to take effect at Google",
+        || async { f.live_channels().len() == 2 },
+    )
+    .await;
+    // Past the watch's answer: the worker is blocked in the swap.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    f.workers[0].kill();
+    diesel::RunQueryDsl::execute(diesel::sql_query("ROLLBACK"), &mut lock).unwrap();
+    assert_eq!(
+        f.channels()[0].channel_id,
+        old.channel_id,
+        "the killed worker recorded nothing"
+    );
+    let strays = channel_stray::list(&mut f.db.conn()).unwrap();
+    assert_eq!(strays.len(), 1, "{strays:?}");
+    let stray = strays[0].channel_id.clone();
+    assert!(
+        f.live_channels().contains(&stray),
+        "live at Google, named by no row"
+    );
+
+    f.emu.set_api_latency(None);
+    f.spawn_workers(1, &env);
+    eventually(
+        Duration::from_secs(60),
+        "the stray stopped and the channel renewed",
+        || async {
+            channel_stray::list(&mut f.db.conn()).unwrap().is_empty()
+                && f.channels()[0].channel_id != old.channel_id
+        },
+    )
+    .await;
+    let live = f.live_channels();
+    assert_eq!(
+        live,
+        [f.channels()[0].channel_id.clone()],
+        "no orphan at Google"
+    );
+    assert!(!live.contains(&stray));
+}
