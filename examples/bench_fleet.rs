@@ -17,11 +17,13 @@
 //!    at Google just before the last one; reports the listings it cost and whether the last
 //!    change was listed.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use calsync::account::GoogleAccounts;
 use calsync::channel_token;
 use calsync::channels::WatchTarget;
@@ -30,8 +32,8 @@ use calsync::config::{
     SyncSettings, WebhookConfig, WorkerConfig, unique_name,
 };
 use calsync::crypto::{EncryptionKey, TokenCipher};
+use calsync::db::Db;
 use calsync::db::models::google_credential;
-use calsync::db::{Db, migrations};
 use calsync::http::{self, AppState};
 use calsync::ids::UserId;
 use calsync::jobs::JobQueue;
@@ -47,6 +49,8 @@ use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use gcal_emulator::{Emulator, EmulatorConfig, EventInput, RecordedRequest};
 use uuid::Uuid;
 
+use scratch::{Namespace, TempDb};
+
 const SECRET: &str = "bench-fleet-channel-token-secret-0123456789";
 const DAY: u64 = 86_400;
 
@@ -57,105 +61,12 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// A database of the benchmark's own, dropped (WITH FORCE) at the end, however it ends.
-struct TempDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TempDb {
-    fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("calsync_bench_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(admin_url).context("connecting to PostgreSQL")?;
-        sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
-        let prefix = admin_url.rsplit_once('/').map_or(admin_url, |(p, _)| p);
-        let db = Self {
-            admin_url: admin_url.to_owned(),
-            url: format!("{prefix}/{name}"),
-            name,
-        };
-        migrations::apply_pending(&mut db.conn()?).context("migrating")?;
-        Ok(db)
-    }
-
-    fn conn(&self) -> anyhow::Result<PgConnection> {
-        Ok(PgConnection::establish(&self.url)?)
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
-}
-
-/// The benchmark's Redis namespace, deleted key by key at the end.
-struct Namespace {
-    url: String,
-    name: String,
-}
-
-impl Namespace {
-    fn conn(&self) -> anyhow::Result<redis::Connection> {
-        Ok(redis::Client::open(self.url.as_str())?.get_connection()?)
-    }
-
-    /// The namespace's keys, by SCAN (never KEYS: the server may be shared).
-    fn keys(&self) -> Vec<String> {
-        let Ok(mut conn) = self.conn() else {
-            return Vec::new();
-        };
-        redis::cmd("SCAN")
-            .cursor_arg(0)
-            .arg("MATCH")
-            .arg(format!("{}:*", self.name))
-            .arg("COUNT")
-            .arg(1000)
-            .clone()
-            .iter::<String>(&mut conn)
-            .map(|keys| keys.filter_map(Result::ok).collect())
-            .unwrap_or_default()
-    }
-
-    /// Keys and bytes (`MEMORY USAGE`) the namespace holds.
-    fn memory(&self) -> anyhow::Result<(usize, u64)> {
-        let keys = self.keys();
-        let mut conn = self.conn()?;
-        let mut bytes = 0u64;
-        for key in &keys {
-            let n: Option<u64> = redis::cmd("MEMORY")
-                .arg("USAGE")
-                .arg(key)
-                .query(&mut conn)?;
-            bytes += n.unwrap_or(0);
-        }
-        Ok((keys.len(), bytes))
-    }
-
-    fn stats(&self) -> anyhow::Result<BTreeMap<String, u64>> {
-        let mut conn = self.conn()?;
-        Ok(redis::cmd("HGETALL")
-            .arg(Quota::stats_key(&self.name))
-            .query(&mut conn)?)
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let keys = self.keys();
-        if let Ok(mut conn) = self.conn() {
-            for chunk in keys.chunks(500) {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
-            }
-        }
-    }
+/// The shared quota's counters in the benchmark's namespace.
+fn quota_stats(namespace: &Namespace) -> anyhow::Result<BTreeMap<String, u64>> {
+    let mut conn = namespace.conn()?;
+    Ok(redis::cmd("HGETALL")
+        .arg(Quota::stats_key(&namespace.name))
+        .query(&mut conn)?)
 }
 
 #[derive(QueryableByName)]
@@ -382,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
 
     // One compressed day.
     let requests_before = emu.requests().len();
-    let stats_before = namespace.stats()?;
+    let stats_before = quota_stats(&namespace)?;
     let xact_before = transactions(&mut conn)?;
     let started = Instant::now();
     let mut peak_memory = (0, 0);
@@ -396,7 +307,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     let xact = transactions(&mut conn)? - xact_before;
-    let stats_after = namespace.stats()?;
+    let stats_after = quota_stats(&namespace)?;
     let requests: Vec<RecordedRequest> = emu.requests().split_off(requests_before);
     let delta = |field: &str| {
         stats_after.get(field).copied().unwrap_or(0) - stats_before.get(field).copied().unwrap_or(0)

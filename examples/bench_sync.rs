@@ -17,10 +17,13 @@
 //! HTTP client (body bytes only, nothing decoded); that time is the emulator's share plus
 //! loopback HTTP, and "calsync" is the wall time minus it.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use calsync::account::GoogleAccounts;
 use calsync::channel_token;
 use calsync::channels::{WatchTarget, watch_calendar};
@@ -29,12 +32,12 @@ use calsync::config::{
     WebhookConfig, WorkerConfig, unique_name,
 };
 use calsync::crypto::{EncryptionKey, TokenCipher};
+use calsync::db::Db;
 use calsync::db::models::NewCalendarChannel;
 use calsync::db::models::calendar_channel::{self as channels, generate_channel_id};
 use calsync::db::models::case_event_link::NewCaseEventLink;
 use calsync::db::models::google_credential;
 use calsync::db::schema::case_event_links;
-use calsync::db::{Db, migrations};
 use calsync::domain::{DeadlineKind, EventMarker};
 use calsync::google::GoogleError;
 use calsync::http::{self, AppState};
@@ -53,6 +56,8 @@ use gcal_emulator::{Control, Emulator, EmulatorConfig, EventInput, EventTime};
 use serde_json::json;
 use uuid::Uuid;
 
+use scratch::{Namespace, TempDb};
+
 const KIND: DeadlineKind = DeadlineKind::RfeDue;
 const SECRET: &str = "bench-sync-channel-token-secret-0123456789";
 
@@ -65,69 +70,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn base_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default()
-}
-
-/// A database of the benchmark's own, dropped (WITH FORCE) at the end, however it ends.
-struct TempDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TempDb {
-    fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("calsync_bench_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(admin_url).context("connecting to PostgreSQL")?;
-        sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
-        let prefix = admin_url.rsplit_once('/').map_or(admin_url, |(p, _)| p);
-        let db = Self {
-            admin_url: admin_url.to_owned(),
-            url: format!("{prefix}/{name}"),
-            name,
-        };
-        migrations::apply_pending(&mut db.conn()?).context("migrating")?;
-        Ok(db)
-    }
-
-    fn conn(&self) -> anyhow::Result<PgConnection> {
-        Ok(PgConnection::establish(&self.url)?)
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
-}
-
-/// The benchmark's Redis namespace, deleted key by key at the end.
-struct Namespace {
-    url: String,
-    name: String,
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let Ok(client) = redis::Client::open(self.url.as_str()) else {
-            return;
-        };
-        let Ok(mut conn) = client.get_connection() else {
-            return;
-        };
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}:*", self.name))
-            .query(&mut conn)
-            .unwrap_or_default();
-        for chunk in keys.chunks(500) {
-            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
-        }
-    }
 }
 
 struct Linked {

@@ -291,23 +291,13 @@ async fn stop_stray(
     session: &mut UserSession,
     stray: &ChannelStray,
 ) -> Result<bool, DbError> {
-    match session
-        .stop_channel(&stray.channel_id, &stray.resource_id)
-        .await
+    if let Err(e) = super::stop::stop_or_gone(session, &stray.channel_id, &stray.resource_id).await
     {
-        Ok(())
-        | Err(
-            AccountError::Google(GoogleError::NotFound)
-            | AccountError::GrantRevoked
-            | AccountError::NoCredentials(_),
-        ) => {}
-        Err(e) => {
-            log::warn!(
-                "could not stop channel {} at Google (a later pass retries): {e}",
-                stray.channel_id
-            );
-            return Ok(false);
-        }
+        log::warn!(
+            "could not stop channel {} at Google (a later pass retries): {e}",
+            stray.channel_id
+        );
+        return Ok(false);
     }
     let id = stray.channel_id.clone();
     ctx.db

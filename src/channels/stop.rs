@@ -4,7 +4,7 @@
 use diesel::Connection;
 
 use super::watch::WatchError;
-use crate::account::AccountError;
+use crate::account::{AccountError, UserSession};
 use crate::db::DbError;
 use crate::db::models::{calendar_channel, case_event_link, outbox};
 use crate::google::GoogleError;
@@ -27,18 +27,7 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
         return Ok(false);
     };
     let mut session = ctx.google.session(channel.user_id);
-    match session
-        .stop_channel(&channel.channel_id, &channel.resource_id)
-        .await
-    {
-        Ok(())
-        | Err(
-            AccountError::Google(GoogleError::NotFound)
-            | AccountError::GrantRevoked
-            | AccountError::NoCredentials(_),
-        ) => {}
-        Err(e) => return Err(e.into()),
-    }
+    stop_or_gone(&mut session, &channel.channel_id, &channel.resource_id).await?;
     let (id, user_id, calendar) = (
         channel.channel_id.clone(),
         channel.user_id,
@@ -56,4 +45,23 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
         })
         .await?;
     Ok(true)
+}
+
+/// Stops a channel at Google. A channel Google no longer knows (404), or a user whose grant
+/// is gone (nothing can stop it, and Google stops notifying a revoked grant), counts as
+/// stopped.
+pub(super) async fn stop_or_gone(
+    session: &mut UserSession,
+    channel_id: &str,
+    resource_id: &str,
+) -> Result<(), AccountError> {
+    match session.stop_channel(channel_id, resource_id).await {
+        Ok(())
+        | Err(
+            AccountError::Google(GoogleError::NotFound)
+            | AccountError::GrantRevoked
+            | AccountError::NoCredentials(_),
+        ) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
