@@ -22,7 +22,10 @@ use super::inbound::support::{
     LinkedDeadline, Pipeline, PipelineOptions, deadline_of, linked_deadline,
 };
 
-const AGREE_WITHIN: Duration = Duration::from_secs(10);
+/// How long after the last edit case and event may still disagree. Usually a second or two;
+/// on a loaded machine, with crashed workers' claims and leases to expire and a burst of
+/// 412s to work through, a correction has been seen to take more than 10 s.
+const AGREE_WITHIN: Duration = Duration::from_secs(30);
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -122,6 +125,7 @@ async fn random_interleavings_of_edits_on_both_sides_end_on_the_later_write() {
         next_day - 1
     );
 
+    let mut slowest = Duration::ZERO;
     for (d, edits) in deadlines.iter().zip(&history) {
         let want = winner(edits).map_or(start, |e| e.value);
         loop {
@@ -138,7 +142,9 @@ async fn random_interleavings_of_edits_on_both_sides_end_on_the_later_write() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        slowest = slowest.max(last_edit.elapsed());
     }
+    eprintln!("interleavings: every case and event agreed {slowest:?} after the last edit");
     p.until_idle().await;
 
     for (d, edits) in deadlines.iter().zip(&history) {
