@@ -16,6 +16,7 @@ use crate::db::models::{case, outbox};
 use crate::google::{WatchParams, WatchRequest};
 use crate::ids::UserId;
 use crate::inbound::{SyncContext, SyncError, SyncOutcome, sync_channel};
+use crate::retry::{Classify, Failure};
 
 /// Where notifications go and how long to ask Google to keep the channel.
 #[derive(Debug, Clone)]
@@ -45,6 +46,16 @@ pub enum WatchError {
     Db(#[from] DbError),
     #[error("the channel was created but its first sync failed: {0}")]
     FirstSync(#[from] SyncError),
+}
+
+impl Classify for WatchError {
+    fn classify(&self) -> Failure {
+        match self {
+            Self::Google(e) => e.classify(),
+            Self::Db(e) => e.classify(),
+            Self::FirstSync(e) => e.classify(),
+        }
+    }
 }
 
 /// Watches `calendar_id` of `user_id`, runs the first sync and queues the user's open cases
@@ -97,7 +108,7 @@ pub async fn watch_calendar(
     if let Some(old) = previous.filter(|old| old.channel_id != channel.channel_id) {
         stop_at_google(&mut session, &old.channel_id, &old.resource_id).await;
     }
-    let outcome = sync_channel(ctx, &channel.channel_id).await?;
+    let outcome = first_sync(ctx, &channel.channel_id).await?;
     // The calendar gets every deadline of the user's open cases: their outbox rows were
     // dropped while no calendar was watched. Queued after the first sync, so the push sees
     // the links that sync reconciled; the outbox sweep picks them up.
@@ -108,6 +119,25 @@ pub async fn watch_calendar(
         })
         .await?;
     Ok((channel, outcome))
+}
+
+/// Longest a watch waits for another run's sync of the same calendar (a notification's, or
+/// the backstop's) before its own first sync, which it then reports as busy.
+const FIRST_SYNC_WAIT: Duration = Duration::from_secs(5);
+
+/// The first sync of a new channel. Another run may hold the calendar's lease at that moment
+/// (a sync of the same calendar): its turn is short, so the watch waits for it rather than
+/// failing a watch that went through.
+async fn first_sync(ctx: &SyncContext, channel_id: &str) -> Result<SyncOutcome, SyncError> {
+    let deadline = tokio::time::Instant::now() + FIRST_SYNC_WAIT;
+    loop {
+        match sync_channel(ctx, channel_id).await {
+            Err(SyncError::Busy) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Best effort: a replaced channel dies at its expiration anyway, and its notifications name

@@ -265,10 +265,15 @@ pub async fn callback(
             })
         })
         .await;
-    if let Err(e) = stored {
+    match stored {
+        Ok(()) => {}
         // A concurrent flow linked the same Google account to another user (unique sub).
-        log::warn!("user {user_id}: storing the new connection failed: {e}");
-        return Ok(back(svc, &[("error", "account_already_linked")]));
+        Err(e) if is_unique_violation(&e) => {
+            log::warn!("user {user_id}: the Google account was linked meanwhile: {e}");
+            return Ok(back(svc, &[("error", "account_already_linked")]));
+        }
+        // Anything else (PostgreSQL away, a key missing) is not the user's doing.
+        Err(e) => return Err(e.into()),
     }
     match calendar::prepare(svc, user_id).await {
         Ok(calendar_id) => {
@@ -307,4 +312,17 @@ fn back(svc: &ConnectService, query: &[(&str, &str)]) -> CallbackOutcome {
         Err(_) => svc.config.return_url.clone(),
     };
     CallbackOutcome::Return(url)
+}
+
+/// Whether storing failed on a unique constraint: the only refusal that means "this Google
+/// account is another user's".
+fn is_unique_violation(e: &AccountError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        AccountError::Db(DbError::Query(Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        )))
+    )
 }

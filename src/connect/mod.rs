@@ -18,6 +18,7 @@ use crate::crypto::TokenCipher;
 use crate::db::DbError;
 use crate::google::OAuthClient;
 use crate::inbound::SyncContext;
+use crate::retry::{Classify, Failure};
 
 /// Everything the user-facing endpoints need.
 #[derive(Clone)]
@@ -88,6 +89,20 @@ pub enum ConnectError {
     Db(#[from] DbError),
     #[error(transparent)]
     Queue(#[from] crate::queue::QueueError),
+}
+
+impl Classify for ConnectError {
+    /// What the user may do about it: not connected or not running is the user's to fix;
+    /// the rest is as the inner failure classifies (a queue error is Redis away).
+    fn classify(&self) -> Failure {
+        match self {
+            Self::NotConnected | Self::NotRunning => Failure::Permanent,
+            Self::Account(e) => e.classify(),
+            Self::Watch(e) => e.classify(),
+            Self::Db(e) => e.classify(),
+            Self::Queue(_) => Failure::Transient,
+        }
+    }
 }
 
 impl From<diesel::result::Error> for ConnectError {

@@ -97,17 +97,37 @@ impl From<crate::connect::ConnectError> for ApiError {
             ConnectError::NotRunning => {
                 Self::Conflict("the sync is paused or needs attention: resume it first")
             }
-            ConnectError::Db(crate::db::DbError::PoolTimeout(_)) => Self::Unavailable(e.into()),
-            other => Self::Internal(other.into()),
+            other => Self::by_failure(other),
         }
     }
 }
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        match e {
-            crate::db::DbError::PoolTimeout(_) => Self::Unavailable(e.into()),
-            other => Self::Internal(other.into()),
+        Self::by_failure(e)
+    }
+}
+
+impl ApiError {
+    /// A failure as the retry policy's classification says: Google or PostgreSQL away or
+    /// slowing calsync down is a 503 (retry later), a grant or calendar that needs the user is
+    /// a 409 with what to do, anything else a 500.
+    fn by_failure<E>(e: E) -> Self
+    where
+        E: crate::retry::Classify + std::error::Error + Send + Sync + 'static,
+    {
+        use crate::retry::{Failure, Parked};
+        match e.classify() {
+            Failure::Transient | Failure::RateLimited { .. } | Failure::Busy => {
+                Self::Unavailable(e.into())
+            }
+            Failure::NeedsAction(Parked::GrantRevoked | Parked::NoCredentials) => {
+                Self::Conflict("Google access was revoked: connect Google Calendar again")
+            }
+            Failure::NeedsAction(Parked::CalendarGone) => {
+                Self::Conflict("the calendar was deleted in Google: resume to create it again")
+            }
+            Failure::Permanent => Self::Internal(e.into()),
         }
     }
 }
