@@ -8,5 +8,5 @@ mod watch;
 
 pub use hold::{ReleaseError, Resolution, release_hold};
 pub use renewal::{RenewalReport, RenewalTiming, renew_due, renew_expiring};
-pub use stop::stop_channel;
+pub use stop::{stop_channel, stop_or_gone};
 pub use watch::{WatchError, WatchTarget, watch_calendar};

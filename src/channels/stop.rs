@@ -50,7 +50,7 @@ pub async fn stop_channel(ctx: &SyncContext, channel_id: &str) -> Result<bool, W
 /// Stops a channel at Google. A channel Google no longer knows (404), or a user whose grant
 /// is gone (nothing can stop it, and Google stops notifying a revoked grant), counts as
 /// stopped.
-pub(super) async fn stop_or_gone(
+pub async fn stop_or_gone(
     session: &mut UserSession,
     channel_id: &str,
     resource_id: &str,

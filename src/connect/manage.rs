@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 
 use super::{ConnectError, ConnectService, calendar};
 use crate::account::AccountError;
+use crate::channels;
 use crate::config::CalendarMode;
 use crate::db::DbError;
 use crate::db::models::calendar_channel::{self, CalendarChannel, ChannelStatus};
@@ -44,15 +45,9 @@ pub async fn pause(svc: &ConnectService, user_id: UserId) -> Result<(), ConnectE
         if channel.status != ChannelStatus::Active {
             continue;
         }
-        if let Err(e) = session
-            .stop_channel(&channel.channel_id, &channel.resource_id)
-            .await
-        {
-            log::warn!(
-                "user {user_id}: stopping channel {} at Google failed: {e}",
-                channel.channel_id
-            );
-        }
+        // A channel left live would keep notifying a paused user: a failure to stop it is the
+        // answer (503 or 409), and the pause can be asked again.
+        channels::stop_or_gone(&mut session, &channel.channel_id, &channel.resource_id).await?;
         let id = channel.channel_id.clone();
         svc.sync
             .db
@@ -141,9 +136,9 @@ pub async fn disconnect(
     let mut session = svc.sync.google.session(user_id);
     for channel in channels_of(svc, user_id).await? {
         if channel.status == ChannelStatus::Active
-            && let Err(e) = session
-                .stop_channel(&channel.channel_id, &channel.resource_id)
-                .await
+            && let Err(e) =
+                channels::stop_or_gone(&mut session, &channel.channel_id, &channel.resource_id)
+                    .await
         {
             log::info!(
                 "user {user_id}: channel {} not stopped at Google: {e}",
