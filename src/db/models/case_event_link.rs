@@ -125,28 +125,21 @@ pub fn record_sync(
 }
 
 /// The event Google lists is calsync's own pending write (its answer was never recorded):
-/// it becomes the synced state, as if the answer had come back.
+/// it is recorded as the push would have recorded the answer. False when nothing is pending.
 pub fn confirm_pending(
     conn: &mut PgConnection,
     link: &CaseEventLink,
     etag: &str,
 ) -> QueryResult<bool> {
-    diesel::update(dsl::case_event_links.find(link.id))
-        .set((
-            dsl::etag.eq(etag),
-            dsl::synced_date.eq(link.pending_date),
-            dsl::synced_summary.eq(link.pending_summary.clone().or(link.synced_summary.clone())),
-            dsl::synced_tracker_rev.eq(link.pending_tracker_rev),
-            dsl::dismissed.eq(false),
-            dsl::removed.eq(false),
-            dsl::pending_date.eq(None::<NaiveDate>),
-            dsl::pending_summary.eq(None::<String>),
-            dsl::pending_tracker_rev.eq(None::<i64>),
-            dsl::pending_at.eq(None::<DateTime<Utc>>),
-            dsl::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+    let (Some(date), Some(tracker_rev)) = (link.pending_date, link.pending_tracker_rev) else {
+        return Ok(false);
+    };
+    let summary = link
+        .pending_summary
+        .as_deref()
+        .or(link.synced_summary.as_deref())
+        .unwrap_or_default();
+    record_push(conn, link.id, etag, date, summary, tracker_rev)
 }
 
 /// What calsync is about to write to Google for this link, recorded before the request.
