@@ -144,6 +144,8 @@ DECLARE
     others text[] := ARRAY['employer_name', 'beneficiary_name', 'closed_at', 'deleted_at', 'user_id'];
     col text;
     changed boolean := false;
+    old_row jsonb;
+    new_row jsonb;
 BEGIN
     IF TG_RELID IS DISTINCT FROM 'public.cases'::regclass THEN
         RAISE EXCEPTION 'calsync_enqueue_case_push runs only for public.cases, not %',
@@ -162,15 +164,18 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         changed := true;
     ELSE
+        -- Each row as JSON once, not once per column compared.
+        old_row := pg_catalog.to_jsonb(OLD);
+        new_row := pg_catalog.to_jsonb(NEW);
         FOREACH col IN ARRAY others LOOP
-            IF (pg_catalog.to_jsonb(OLD) ->> col) IS DISTINCT FROM (pg_catalog.to_jsonb(NEW) ->> col) THEN
+            IF (old_row ->> col) IS DISTINCT FROM (new_row ->> col) THEN
                 changed := true;
                 EXIT;
             END IF;
         END LOOP;
         IF NOT changed THEN
             FOREACH col IN ARRAY deadlines LOOP
-                IF (pg_catalog.to_jsonb(OLD) ->> col) IS DISTINCT FROM (pg_catalog.to_jsonb(NEW) ->> col)
+                IF (old_row ->> col) IS DISTINCT FROM (new_row ->> col)
                    AND NOT EXISTS (
                        SELECT 1 FROM public.case_deadline_revisions r
                        WHERE r.case_id = NEW.id AND r.deadline_kind = col
