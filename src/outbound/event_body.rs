@@ -19,16 +19,32 @@ pub fn summary(kind: DeadlineKind, case: &Case) -> String {
     summary_with(&EventStyle::default(), kind, case)
 }
 
-/// The title from the style's template.
+/// The title from the style's template, in one pass over the template: what a placeholder
+/// stands for is never read again, so a name with braces in it stays as it is.
 pub fn summary_with(style: &EventStyle, kind: DeadlineKind, case: &Case) -> String {
-    style
-        .title_template
-        .replace("{deadline}", kind.label())
-        .replace("{employer_initials}", &initials(&case.employer_name))
-        .replace("{beneficiary_initials}", &initials(&case.beneficiary_name))
-        .replace("{employer}", &case.employer_name)
-        .replace("{beneficiary}", &case.beneficiary_name)
-        .replace("{case_id}", &case.id.to_string())
+    let template = style.title_template.as_str();
+    let mut title = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        title.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else {
+            rest = after;
+            break;
+        };
+        match &after[1..close] {
+            "deadline" => title.push_str(kind.label()),
+            "employer" => title.push_str(&case.employer_name),
+            "beneficiary" => title.push_str(&case.beneficiary_name),
+            "employer_initials" => title.push_str(&initials(&case.employer_name)),
+            "beneficiary_initials" => title.push_str(&initials(&case.beneficiary_name)),
+            "case_id" => title.push_str(&case.id.to_string()),
+            _ => title.push_str(&after[..=close]),
+        }
+        rest = &after[close + 1..];
+    }
+    title.push_str(rest);
+    title
 }
 
 /// "Jane Q. Doe" → "J.Q.D."
@@ -117,6 +133,38 @@ pub fn changes(style: &EventStyle, marker: EventMarker, date: NaiveDate, summary
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_braces_is_not_expanded_again() {
+        let case = Case {
+            id: crate::ids::CaseId(uuid::Uuid::nil()),
+            user_id: crate::ids::UserId(uuid::Uuid::nil()),
+            employer_name: "Acme {case_id}".into(),
+            beneficiary_name: "{beneficiary}".into(),
+            closed_at: None,
+            deleted_at: None,
+            pwd_expiration_date: None,
+            recruitment_start_date: None,
+            filing_window_opens: None,
+            filing_window_closes: None,
+            eta9089_filing_date: None,
+            eta9089_expiration_date: None,
+            i140_filing_deadline: None,
+            rfi_due_date: None,
+            rfe_due_date: None,
+        };
+        let style = EventStyle {
+            title_template: "{deadline}: {employer} / {beneficiary} {unknown} {".into(),
+            ..EventStyle::default()
+        };
+        assert_eq!(
+            summary_with(&style, DeadlineKind::RfeDue, &case),
+            format!(
+                "{}: Acme {{case_id}} / {{beneficiary}} {{unknown}} {{",
+                DeadlineKind::RfeDue.label()
+            )
+        );
+    }
 
     #[test]
     fn initials_keep_names_off_calendars() {
