@@ -26,6 +26,22 @@ fn assert_nothing_stored(world: &ConnectWorld) {
     assert_eq!(world.dedicated_calendar(), None, "a calendar was created");
 }
 
+/// A refused state goes no further: no code was exchanged at Google's token endpoint.
+fn assert_no_code_exchanged(world: &ConnectWorld) {
+    let exchanges: Vec<_> = world
+        .w
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.body.contains("grant_type=authorization_code"))
+        .map(|r| (r.status, r.path))
+        .collect();
+    assert!(
+        exchanges.is_empty(),
+        "a code exchange was tried: {exchanges:?}"
+    );
+}
+
 /// The callback URL Google would send the browser to, taken from the consent page's answer
 /// without following it.
 fn refused(landing: &Landing, why: &str) {
@@ -45,6 +61,7 @@ async fn a_forged_state_is_refused() {
     let missing = format!("{}/oauth/google/callback?code=abc", world.base);
     refused(&browser.open(&missing).await, "incomplete");
     assert_nothing_stored(&world);
+    assert_no_code_exchanged(&world);
     world.stop().await;
 }
 
@@ -95,6 +112,7 @@ async fn an_expired_state_is_refused() {
         .unwrap();
     refused(&browser.open(&callback).await, "expired");
     assert_nothing_stored(&world);
+    assert_no_code_exchanged(&world);
     world.stop().await;
 }
 
@@ -111,6 +129,7 @@ async fn a_state_from_another_browser_is_refused() {
     let _ = world.to_consent(&mut third).await;
     refused(&third.open(&callback).await, "another browser");
     assert_nothing_stored(&world);
+    assert_no_code_exchanged(&world);
     // The right browser can still finish: the refusals used nothing up.
     let landing = browser.open(&callback).await;
     assert_eq!(
@@ -219,16 +238,33 @@ async fn the_link_sets_a_flow_cookie_and_asks_google_for_offline_pkce_consent() 
     );
     assert_eq!(q["scope"], format!("openid email {APP_CREATED}"));
     assert!(q["state"].len() >= 43);
-    // Only a hash of the state is stored.
-    let hashes: Vec<Option<Vec<u8>>> = oauth_connect_flows::table
+    // Only a hash of the state is stored: its SHA-256 is there, the state itself nowhere.
+    let hashes: Vec<Vec<u8>> = oauth_connect_flows::table
         .select(oauth_connect_flows::state_hash)
-        .load(&mut world.w.db.conn())
-        .unwrap();
+        .load::<Option<Vec<u8>>>(&mut world.w.db.conn())
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    use sha2::Digest;
+    let state_hash = sha2::Sha256::digest(q["state"].as_bytes()).to_vec();
+    assert_eq!(hashes, vec![state_hash]);
+    let stored: Vec<String> =
+        diesel::sql_query("SELECT row_to_json(f)::text AS text FROM oauth_connect_flows f")
+            .load::<RowText>(&mut world.w.db.conn())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.text)
+            .collect();
     assert!(
-        hashes
-            .iter()
-            .flatten()
-            .all(|h| h.len() == 32 && *h != q["state"].as_bytes())
+        stored.iter().all(|row| !row.contains(q["state"].as_str())),
+        "the state in clear: {stored:?}"
     );
     world.stop().await;
+}
+
+#[derive(QueryableByName)]
+struct RowText {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
 }
