@@ -4,12 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::config::{DatabaseConfig, HttpConfig, QueueConfig, RedisConfig, WebhookConfig};
+use crate::config::{
+    DatabaseConfig, FleetConfig, HttpConfig, QueueConfig, RedisConfig, WebhookConfig,
+};
 use crate::db::{Db, migrations};
 use crate::http::AppState;
 use crate::http::webhooks::unrecorded;
 use crate::jobs::JobQueue;
 use crate::queue;
+use crate::quota::Quota;
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let db_config = DatabaseConfig::from_env()?;
@@ -28,6 +31,14 @@ pub fn run() -> anyhow::Result<ExitCode> {
         // Created on the system runtime, which lives as long as the server, and cloned into
         // every HTTP worker thread.
         let conn = queue::connect(&redis_config).context("configuring the Redis client")?;
+        // The connect flow calls Google too (a calendar, a watch, the first listing): it
+        // takes from the fleet's shared quota like the workers.
+        let quota = Quota::new(
+            conn.clone(),
+            &queue_config.namespace,
+            FleetConfig::from_env()?.quota,
+        );
+        let channel_token_secret = webhook_config.channel_token_secret.clone();
         let mut state = AppState::new(
             db.clone(),
             JobQueue::new(conn, &queue_config),
@@ -35,7 +46,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         )?
         .with_connection_per_thread(redis_config.clone());
         if crate::config::env::var("JWT_SECRET").is_some() {
-            state = state.with_connect(connect_service(&db)?);
+            state = state.with_connect(connect_service(&db, quota, channel_token_secret)?);
         } else {
             log::info!("JWT_SECRET is not set: the user API and the connect flow are off");
         }
@@ -60,18 +71,23 @@ pub fn run() -> anyhow::Result<ExitCode> {
 
 /// The user API's parts, from `JWT_*`, `GOOGLE_*`, `TOKEN_ENCRYPTION_*`, the connect and watch
 /// settings.
-fn connect_service(db: &Db) -> anyhow::Result<crate::connect::ConnectService> {
+fn connect_service(
+    db: &Db,
+    quota: Quota,
+    channel_token_secret: secrecy::SecretString,
+) -> anyhow::Result<crate::connect::ConnectService> {
     let google = crate::config::GoogleConfig::from_env()?;
     let crypto = crate::config::CryptoConfig::from_env()?;
     let watch = crate::config::WatchConfig::from_env()?;
-    let webhook = WebhookConfig::from_env()?;
+    let mut sync = super::context::sync_context(db)?;
+    sync.google = sync.google.with_quota(quota);
     crate::connect::ConnectService::new(
         crate::config::ConnectConfig::from_env()?,
         crate::config::AuthConfig::from_env()?,
         &google,
-        super::context::sync_context(db)?,
+        sync,
         crypto.cipher,
         crate::channels::WatchTarget::from_config(&watch),
-        webhook.channel_token_secret,
+        channel_token_secret,
     )
 }
